@@ -23,7 +23,7 @@ from .core import setup, profile, Config  # noqa: E402
 from . import check  # noqa: E402  (callable module: lk.check("01.sgd_step", fn))
 from .check import hint  # noqa: E402
 
-_LAZY = {"data", "train", "plots", "widgets", "quiz", "progress", "doctor", "cli",
+_LAZY = {"data", "train", "plots", "widgets", "quiz", "progress", "doctor", "cli", "course",
          "precision", "distribute", "compress", "explain", "privacy", "student", "grade",
          "exercises", "drift", "serve"}
 

@@ -124,6 +124,9 @@ def get(exercise_id: str) -> Exercise:
 def _to_array(x: Any) -> np.ndarray | None:
     if isinstance(x, (np.ndarray, np.generic, int, float, complex)) and not isinstance(x, bool):
         return np.asarray(x)
+    if isinstance(x, (list, tuple)) and x and all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                                                  for v in x):
+        return np.asarray(x)
     if hasattr(x, "numpy") and callable(x.numpy):  # tf.Tensor / tf.Variable
         return np.asarray(x.numpy())
     if hasattr(x, "__array__") and not isinstance(x, (str, bytes)):

@@ -139,7 +139,8 @@ def report(check_network: bool = True) -> dict[str, Any]:
         "cpu_flags": {f: (f in flags) for f in INTERESTING_FLAGS},
         "bf16_fast": bf16_fast(),
         "gpus": gpus(),
-        "network": network() if check_network else None,
+        "network": {"datasets host": network("storage.googleapis.com"), "package index": network("pypi.org")}
+        if check_network else None,
         "datasets": data.status(),
         "timings": timings(),
         "missing": missing_packages(),
@@ -163,8 +164,8 @@ def format_report(r: dict[str, Any]) -> str:
     else:
         lines.append("  GPUs: none → every notebook runs its default CPU profile (≤ 60 s each)")
     if r["network"] is not None:
-        lines.append(f"  Network: {'reachable' if r['network'] else 'offline'} "
-                     "(the course needs none; optional datasets do)")
+        state = ", ".join(f"{k} {'reachable' if ok else 'unreachable'}" for k, ok in r["network"].items())
+        lines.append(f"  Network: {state} (the course needs none; only the optional mnist/fashion_mnist do)")
     lines += ["", "Datasets"]
     lines += [f"  {k:<16} {s}" for k, s in r["datasets"].items()]
     t = r["timings"]

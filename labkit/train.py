@@ -71,6 +71,7 @@ def fit(model, train_data, *, loss: Any, optimizer: Any = "adam", epochs: int = 
     ``loss`` is a Keras loss (object or name) or ``fn(y_true, y_pred) -> per-example losses``.
     With ``strategy`` (or inside ``strategy.scope()``) the step runs on every replica via
     ``strategy.run`` and the per-replica losses are averaged over the *global* batch.
+    ``verbose``: 1/True a progress bar, 2 one line per epoch, 0 silent.
     """
     import keras
     import tensorflow as tf
@@ -88,6 +89,13 @@ def fit(model, train_data, *, loss: Any, optimizer: Any = "adam", epochs: int = 
         per_example = loss_obj
     with strategy.scope():
         opt = _resolve(optimizer, "optimizers")
+        if getattr(opt, "_distribution_strategy", strategy) is not strategy:
+            if opt.built:
+                raise ValueError("The optimizer was built under another distribution strategy; create it "
+                                 "inside `with strategy.scope():` (or pass its name, e.g. optimizer='adam').")
+            opt = opt.__class__.from_config(opt.get_config())  # re-create it under this strategy
+        if not opt.built:
+            opt.build(model.trainable_variables)
         metric_objs = [keras.metrics.get(m) if isinstance(m, str) else m for m in metrics]
         if any(isinstance(m, str) and m in ("accuracy", "acc") for m in metrics):
             metric_objs = [keras.metrics.SparseCategoricalAccuracy(name="accuracy") if isinstance(m, str)
@@ -136,6 +144,10 @@ def fit(model, train_data, *, loss: Any, optimizer: Any = "adam", epochs: int = 
     model.stop_training = False
     cb.on_train_begin()
     show = bool(verbose)
+    bar = None
+    if verbose == 1 or verbose is True:  # a progress bar over epochs, metrics as its postfix
+        from tqdm.auto import tqdm
+        bar = tqdm(total=int(epochs), desc="training", unit="epoch", leave=True)
     for epoch in range(int(epochs)):
         cb.on_epoch_begin(epoch)
         for m in [loss_mean, *metric_objs]:
@@ -157,12 +169,17 @@ def fit(model, train_data, *, loss: Any, optimizer: Any = "adam", epochs: int = 
         dt = time.perf_counter() - t0
         cb.on_epoch_end(epoch, logs)
         history.append(epoch, logs)
-        if show:
+        if bar is not None:
+            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            bar.update(1)
+        elif show:
             txt = " · ".join(f"{k} {v:.4f}" for k, v in logs.items())
             print(f"epoch {epoch + 1}/{epochs} · {steps} steps · {dt:.2f} s · {txt}")
         if getattr(model, "stop_training", False):
             if show:
                 print(f"stopped early after epoch {epoch + 1}")
             break
+    if bar is not None:
+        bar.close()
     cb.on_train_end()
     return history

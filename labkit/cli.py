@@ -1,0 +1,123 @@
+"""The ``labkit`` command: doctor, student, grade, quiz, progress, timings, plan, data."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _doctor(a) -> int:
+    from . import doctor
+    return doctor.main(check_network=not a.offline)
+
+
+def _student(a) -> int:
+    from . import student
+    results = student.make(a.out, a.notebooks or None, force=a.force)
+    for r in results:
+        extra = f" (your previous copy was kept as {r.backup.name})" if r.backup else ""
+        if r.action == "skipped":
+            print(f"skipped  {r.path}: it has your edits — nothing overwritten (use --force to replace it; "
+                  f"your copy would be kept as a .bak file)")
+        else:
+            print(f"{r.action:<8} {r.path}{extra}")
+    return 0
+
+
+def _grade(a) -> int:
+    from . import grade
+    out = grade.grade(a.directory, a.out, timeout=a.timeout)
+    print(f"scores written to {out}")
+    return 0
+
+
+def _quiz(a) -> int:
+    from . import quiz
+    if a.list or not a.topic:
+        for t in quiz.topics():
+            print(f"{t:<20} {len(quiz.load(t)):3d} questions  {quiz.title(t, a.lang)}")
+        if not a.topic:
+            print("\nDrill one with: labkit quiz --topic TOPIC [--lang zh] [-n 5]")
+        return 0
+    quiz.drill(a.topic, lang=a.lang, n=a.n, seed=a.seed)
+    return 0
+
+
+def _progress(a) -> int:
+    from . import progress
+    print(progress.report())
+    return 0
+
+
+def _timings(a) -> int:
+    from . import course
+    course.measure(a.only or None)
+    print(f"wrote {course.TIMINGS} and the README table")
+    return 0
+
+
+def _plan(a) -> int:
+    from . import course
+    print(course.plan())
+    print(f"\n(wrote {course.PLAN})")
+    return 0
+
+
+def _data(a) -> int:
+    from . import data
+    for row in data.info():
+        print(f"{row['name']:<16} {row['kind']:<10} {row['shape']:<36} {row['license']}")
+    print()
+    for name, st in data.status().items():
+        print(f"{name:<16} {st}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="labkit", description="Large-Model Engineering Lab helper.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("doctor", help="versions, CPU features, GPUs, network, datasets, run times")
+    d.add_argument("--offline", action="store_true", help="skip the network check")
+    d.set_defaults(fn=_doctor)
+    s = sub.add_parser("student", help="write student copies (solutions stubbed, outputs cleared)")
+    s.add_argument("--out", default="student", help="output folder (default: student)")
+    s.add_argument("--force", action="store_true", help="replace copies you edited (they are kept as .bak files)")
+    s.add_argument("notebooks", nargs="*", help="notebooks to convert (default: all)")
+    s.set_defaults(fn=_student)
+    g = sub.add_parser("grade", help="run submitted notebooks and write a CSV of scores")
+    g.add_argument("directory")
+    g.add_argument("--out", default="grades.csv")
+    g.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per notebook")
+    g.set_defaults(fn=_grade)
+    q = sub.add_parser("quiz", help="interview questions in the terminal")
+    q.add_argument("--topic")
+    q.add_argument("--lang", default="en", choices=["en", "zh"])
+    q.add_argument("-n", type=int, default=None, help="number of questions")
+    q.add_argument("--seed", type=int, default=None)
+    q.add_argument("--list", action="store_true", help="list topics")
+    q.set_defaults(fn=_quiz)
+    pr = sub.add_parser("progress", help="exercises done per notebook and weakest quiz topics")
+    pr.set_defaults(fn=_progress)
+    t = sub.add_parser("timings", help="run notebooks headless and record their run times")
+    t.add_argument("only", nargs="*", help="notebook prefixes, e.g. 01 05 (default: all)")
+    t.set_defaults(fn=_timings)
+    pl = sub.add_parser("plan", help="write the workshop plan from the measured timings")
+    pl.set_defaults(fn=_plan)
+    da = sub.add_parser("data", help="list datasets and verify shipped files")
+    da.set_defaults(fn=_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args) or 0)
+    except (ValueError, TypeError) as exc:
+        print(f"labkit {args.cmd}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

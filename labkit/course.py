@@ -1,0 +1,140 @@
+"""The course as a whole: notebook list, measured run times (``make timings``) and the
+workshop plan generated from them (``make plan``)."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+TIMINGS = NOTEBOOKS / "timings.json"
+PLAN = NOTEBOOKS / "WORKSHOP_PLAN.md"
+README = ROOT / "README.md"
+
+#: minutes a learner spends per notebook beyond running it: reading, plus per exercise
+READ_MIN, EXERCISE_MIN, QUIZ_MIN = 15, 12, 8
+HALF_DAY_MIN, FULL_DAY_MIN = 210, 420
+
+
+def notebooks() -> list[Path]:
+    """The course notebooks in order."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def title(path: Path) -> str:
+    """A notebook's title, from its first cell (``# 05 · Convolutional networks`` → the topic)."""
+    import nbformat
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0].source.splitlines()[0] if nb.cells else path.stem
+    return first.split("·", 1)[-1].strip() if "·" in first else path.stem
+
+
+def run_notebook(path: Path, timeout: int = 600) -> float:
+    """Execute a notebook headless (outputs discarded); return its wall time in seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.read(path, as_version=4)
+    env_home = os.environ.get("LABKIT_HOME")
+    t0 = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    if env_home is None:
+        os.environ.pop("LABKIT_HOME", None)
+    return time.perf_counter() - t0
+
+
+def measure(only: list[str] | None = None, echo=print) -> dict:
+    """Run notebooks (all, or those whose name starts with one of ``only``), save ``timings.json``."""
+    data = {"machine": "", "notebooks": {}}
+    if TIMINGS.exists():
+        data = json.loads(TIMINGS.read_text())
+    data["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
+    data["measured"] = time.strftime("%Y-%m-%d")
+    for p in notebooks():
+        if only and not any(p.name.startswith(o) for o in only):
+            continue
+        secs = run_notebook(p)
+        echo(f"{p.name:<36} {secs:6.1f} s")
+        data["notebooks"][p.stem] = {"seconds": round(secs, 1), "title": title(p)}
+    TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    update_readme(data)
+    return data
+
+
+def syllabus_table(data: dict | None = None) -> str:
+    """The README's syllabus table (notebook, topic, CPU run time)."""
+    if data is None:
+        data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {"notebooks": {}}
+    rows = ["| notebook | topic | CPU run time (2 cores) |", "|---|---|---|"]
+    for p in notebooks():
+        rec = data["notebooks"].get(p.stem)
+        t = f"{rec['seconds']:.0f} s" if rec else "not measured"
+        rows.append(f"| [`{p.name}`](notebooks/{p.name}) | {title(p)} | {t} |")
+    return "\n".join(rows)
+
+
+def update_readme(data: dict | None = None) -> bool:
+    """Replace the table between the README's timing markers; True if the README changed."""
+    if not README.exists():
+        return False
+    text = README.read_text(encoding="utf-8")
+    new = re.sub(r"(<!-- syllabus:start -->\n).*?(\n<!-- syllabus:end -->)",
+                 lambda m: m.group(1) + syllabus_table(data) + m.group(2), text, flags=re.S)
+    if new != text:
+        README.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def plan() -> str:
+    """A workshop plan in Markdown: which notebooks fit a half day and a full day, with exercises."""
+    from .check import all_exercises
+    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {"notebooks": {}}
+    items = []
+    for p in notebooks():
+        nn = p.name[:2]
+        exs = all_exercises(nn)
+        run_s = data["notebooks"].get(p.stem, {}).get("seconds", 60.0)
+        minutes = READ_MIN + EXERCISE_MIN * len(exs) + (QUIZ_MIN if nn not in ("00", "16") else 0) + run_s / 60
+        items.append((p, nn, exs, minutes, run_s))
+
+    def block(name: str, budget: int, chosen: list) -> list[str]:
+        total = sum(m for *_, m, _ in chosen)
+        out = [f"### {name} ({total:.0f} of {budget} min)", ""]
+        for p, nn, exs, m, run_s in chosen:
+            out.append(f"- **{p.stem}** — {title(p)}: ~{m:.0f} min (runs in {run_s:.0f} s)")
+            out += [f"  - exercise `{e.id}`: {e.title}" for e in exs]
+        return out + [""]
+
+    def fill(start: int, budget: int) -> list:
+        chosen, used = [], 0.0
+        for it in items[start:]:
+            if used + it[3] > budget:
+                break
+            chosen.append(it)
+            used += it[3]
+        return chosen
+
+    lines = ["# Workshop plan", "",
+             f"Generated by `make plan` from `notebooks/timings.json` ({data.get('measured', 'not measured')}). "
+             f"A notebook's time = {READ_MIN} min reading + {EXERCISE_MIN} min per exercise + {QUIZ_MIN} min quiz "
+             "+ its measured run time. Half day = 3.5 h, full day = 7 h of teaching time (breaks not counted).", "",
+             "## Half day", ""]
+    lines += block("Half day: foundations", HALF_DAY_MIN, fill(0, HALF_DAY_MIN))
+    lines += ["## Full days (the whole course)", ""]
+    i, day = 0, 1
+    while i < len(items):
+        chosen = fill(i, FULL_DAY_MIN) or [items[i]]
+        lines += block(f"Day {day}: {chosen[0][0].stem[:2]}–{chosen[-1][0].stem[:2]}", FULL_DAY_MIN, chosen)
+        i += len(chosen)
+        day += 1
+    lines += ["## Before the workshop", "",
+              "1. `make test` on the room's machine image (every notebook runs offline).",
+              "2. `labkit student --out student` and hand out `student/`.",
+              "3. Afterwards collect notebooks into `submitted/<name>/` and run `labkit grade submitted/`.", ""]
+    text = "\n".join(lines)
+    PLAN.write_text(text, encoding="utf-8")
+    return text
