@@ -35,11 +35,14 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
 	  --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks --LabApp.news_url=None \
+	  --LabApp.app_settings_dir=$(CURDIR)/labkit/lab_settings \
 	  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 	  --LabApp.default_url=/lab/tree/00_welcome.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) tests notebooks
+	@echo "— training-loop benchmark (speed ratio, informative) —"
+	@$(BIN)/python benchmarks/bench_train_loop.py 2>/dev/null || echo "benchmark could not run"
 
 timings: $(STAMP)
 	$(BIN)/labkit timings

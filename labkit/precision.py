@@ -110,11 +110,10 @@ def numpy_dtype(name: str) -> np.dtype:
 
 
 def round_to(x: Any, name: str) -> np.ndarray:
-    """``x`` stored in format ``name`` and read back as float64 (float32 inputs round once)."""
-    a = np.asarray(x, dtype=np.float64)
-    src = a.astype(np.float32) if name != "float32" and name in ("bfloat16",) else a
+    """``x`` as a float32 tensor would hold it, cast to format ``name``, read back as float64."""
+    dt = numpy_dtype(name)
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.asarray(src).astype(numpy_dtype(name)).astype(np.float64)
+        return np.asarray(x, dtype=np.float64).astype(np.float32).astype(dt).astype(np.float64)
 
 
 _UINT = {8: np.uint8, 16: np.uint16, 32: np.uint32}
@@ -126,8 +125,7 @@ def bits(x: float, name: str) -> tuple[str, str, str]:
         raise TypeError(f"bits() takes one number, got {type(x).__name__}; loop over arrays yourself.")
     f = _format(name)
     with np.errstate(over="ignore", invalid="ignore"):
-        stored = np.asarray(np.float64(x)).astype(np.float32 if name == "bfloat16" else np.float64)
-        stored = stored.astype(numpy_dtype(name))
+        stored = np.asarray(np.float64(x)).astype(np.float32).astype(numpy_dtype(name))
     u = int(stored.reshape(1).view(_UINT[f.total_bits])[0])
     s = format(u, f"0{f.total_bits}b")
     return s[0], s[1:1 + f.exponent_bits], s[1 + f.exponent_bits:]

@@ -7,5 +7,4 @@ import tempfile
 
 os.environ["LABKIT_HOME"] = os.environ.get("LABKIT_TEST_HOME") or tempfile.mkdtemp(prefix="labkit-test-home-")
 os.environ["LABKIT_STRICT"] = "1"          # a ✗ in a notebook is a test failure
-os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -57,12 +57,14 @@ def lab(tmp_path):
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={root}", "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           f"--LabApp.app_settings_dir={ROOT / 'labkit' / 'lab_settings'}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     log = open(tmp_path / "lab.log", "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env=dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "jcfg")))
+                            env={k: v for k, v in dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "jcfg")).items()
+                                 if k != "MPLBACKEND"})
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -123,6 +125,7 @@ def test_run_notebook_and_move_slider(lab):
             assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
                                 ).filter(has_text="Traceback").count() == 0
             assert page.locator(".widget-radio-box").count() > 0, "the quiz widget did not render"
+            assert page.get_by_text("Would you like to get notified").count() == 0, "news pop-up shown"
         except Exception:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "browser-failure.png"), full_page=True)

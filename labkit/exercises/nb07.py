@@ -4,7 +4,7 @@ import numpy as np
 from ..check import function_exercise
 
 SECTION_PRF = "07 · Accuracy, precision, recall, F1"
-SECTION_ROC = "07 · ROC curve and AUC"
+SECTION_ROC = "07 · The ROC curve and its area"
 SECTION_ECE = "07 · Calibration"
 
 
