@@ -82,8 +82,8 @@ def update_readme(data: dict | None = None) -> bool:
     if not README.exists():
         return False
     text = README.read_text(encoding="utf-8")
-    new = re.sub(r"(<!-- syllabus:start -->\n).*?(\n<!-- syllabus:end -->)",
-                 lambda m: m.group(1) + syllabus_table(data) + m.group(2), text, flags=re.S)
+    new = re.sub(r"(<!-- syllabus:start -->\n).*?(<!-- syllabus:end -->)",
+                 lambda m: m.group(1) + syllabus_table(data) + "\n" + m.group(2), text, flags=re.S)
     if new != text:
         README.write_text(new, encoding="utf-8")
     return new != text

@@ -72,3 +72,25 @@ def test_syllabus_table():
     from labkit import course
     t = course.syllabus_table()
     assert "00_welcome.ipynb" in t and "Welcome" in t
+
+
+def test_readme_has_commands_and_every_notebook():
+    from labkit import course
+    text = course.README.read_text(encoding="utf-8")
+    for must in ("make lab", "make test", "conda env create -f environment.yml", "GPU"):
+        assert must in text
+    for p in course.notebooks():
+        assert f"`{p.name}`" in text, f"README's syllabus lacks {p.name}: run `make timings`"
+
+
+def test_widgets_live_redraws():
+    import ipywidgets as w
+    from labkit import widgets
+    calls = []
+    box = widgets.live(lambda lr: calls.append(lr) or f"lr={lr}", lr=w.FloatSlider(value=0.1, min=0, max=1))
+    box.children[0].value = 0.5
+    assert calls == [0.1, 0.5]
+    with pytest.raises(TypeError, match="ipywidgets"):
+        widgets.live(lambda x: None, x=3)
+    with pytest.raises(ValueError):
+        widgets.live(lambda: None)
