@@ -65,6 +65,9 @@ class Result:
     def __bool__(self) -> bool:
         return self.passed
 
+    def _ipython_display_(self) -> None:
+        """Show nothing extra in a notebook: the ✓/✗ line was already printed."""
+
     def __str__(self) -> str:
         return self.message + (f"\n  Hint: {self.hint}" if self.hint and not self.passed else "")
 
@@ -169,8 +172,10 @@ def compare(got: Any, expected: Any, *, atol: float = 1e-6, rtol: float = 1e-6, 
     if g.shape != e.shape:
         raise Mismatch(f"{path} has shape {g.shape}, expected {e.shape}")
     if e.dtype.kind in "biu" and g.dtype.kind in "biu" or e.dtype.kind in "OSU":
-        bad = np.argwhere(g != e)
+        bad = np.argwhere(np.atleast_1d(g != e))
         if bad.size:
+            if g.ndim == 0:
+                raise Mismatch(f"{path} is {g.item()!r}, expected {e.item()!r}")
             idx = tuple(int(i) for i in bad[0])
             raise Mismatch(f"{path}{list(idx) if idx else ''} is {g[idx] if idx else g}, "
                            f"expected {e[idx] if idx else e}")

@@ -86,3 +86,11 @@ def test_results_file_for_grader(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_RESULTS_FILE", str(f))
     lk.check("00.standardize", lambda X: X, quiet=True)
     assert '"passed": false' in f.read_text()
+
+
+def test_compare_plain_integers():
+    compare(5, 5)
+    with pytest.raises(Mismatch, match="is 5, expected 6"):
+        compare(5, 6)
+    with pytest.raises(Mismatch):
+        compare(np.array([1, 2]), np.array([1, 3]))
