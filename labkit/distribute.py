@@ -140,17 +140,43 @@ def _kill_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is left in process group ``pgid``."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: ask the OS whether the group still exists
+        try:
+            os.killpg(pgid, 0)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+            return True
+    return False
+
+
+def _wait_groups_gone(pgids: Sequence[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_group_alive(g) for g in pgids):
+        time.sleep(0.02)
+
+
 def reap(timeout: float = 3.0) -> int:
     """Terminate every worker process group still running from this kernel; returns how many there were."""
     groups = list(_LIVE)
     for g in groups:
         _kill_group(g, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(pid_alive(g) for g in groups):
-        time.sleep(0.05)
+    _wait_groups_gone(groups, timeout)
     for g in groups:
         _kill_group(g, signal.SIGKILL)
         _LIVE.discard(g)
+    _wait_groups_gone(groups, 2.0)
     return len(groups)
 
 
@@ -276,6 +302,8 @@ class Cluster:
         _kill_group(p.pid, sig)
         with contextlib.suppress(subprocess.TimeoutExpired):
             p.wait(timeout=5)
+        if sig == signal.SIGKILL:
+            _wait_groups_gone([p.pid], 2.0)
         if p.poll() is not None:
             _LIVE.discard(p.pid)
 
@@ -293,6 +321,7 @@ class Cluster:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=1)
             _LIVE.discard(p.pid)
+        _wait_groups_gone([p.pid for p in self.procs], 2.0)
 
 
 @contextlib.contextmanager

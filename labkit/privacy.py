@@ -1,0 +1,181 @@
+"""Privacy and security helpers (introduced in 14_privacy_security).
+
+- DP-SGD pieces: per-example clipping and the privacy budget ε from ``dp-accounting``.
+- Federated learning: splitting data over clients (IID or by label) and FedAvg aggregation.
+- Adversarial examples: the fast gradient sign method.
+- Membership inference: the loss-threshold attack's AUC and its true-positive rate at a low
+  false-positive rate.
+- Model integrity: SHA-256 digests and HMAC signatures of model files, verified before loading.
+
+    eps = lk.privacy.dp_epsilon(noise_multiplier=1.0, sample_rate=128 / 1347, steps=105, delta=1e-5)
+    sig = lk.privacy.sign_file("model.keras", key)
+    model = lk.privacy.load_verified("model.keras", key, sig, keras.models.load_model)
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = ["clip_per_example", "dp_epsilon", "split_clients", "fedavg", "fgsm", "membership_auc",
+           "tpr_at_fpr", "file_digest", "sign_file", "verify_file", "load_verified"]
+
+
+# ------------------------------------------------------------------ differential privacy
+def clip_per_example(grads: Sequence[np.ndarray], l2_norm_clip: float) -> list[np.ndarray]:
+    """Scale each example's gradient (across all tensors) to L2 norm ≤ ``l2_norm_clip``.
+
+    ``grads`` is one array per model variable, each of shape ``(batch, *variable_shape)``.
+    """
+    if not l2_norm_clip > 0:
+        raise ValueError(f"l2_norm_clip must be > 0, got {l2_norm_clip}.")
+    grads = [np.asarray(g, dtype=np.float64) for g in grads]
+    if not grads:
+        raise ValueError("grads is empty: pass one per-example gradient array per variable.")
+    b = grads[0].shape[0]
+    if any(g.ndim == 0 or g.shape[0] != b for g in grads):
+        raise ValueError("every gradient array needs the same leading batch axis, shape (batch, ...).")
+    sq = sum((g.reshape(b, -1) ** 2).sum(axis=1) for g in grads)
+    scale = np.minimum(1.0, l2_norm_clip / np.maximum(np.sqrt(sq), 1e-12))
+    return [g * scale.reshape((b,) + (1,) * (g.ndim - 1)) for g in grads]
+
+
+def dp_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float = 1e-5,
+               accountant: str = "rdp") -> float:
+    """ε of DP-SGD: ``steps`` Poisson-subsampled Gaussian mechanisms, from dp-accounting (RDP or PLD)."""
+    import dp_accounting
+    if not noise_multiplier > 0:
+        raise ValueError(f"noise_multiplier must be > 0 (0 means no privacy, ε = ∞), got {noise_multiplier}.")
+    if not 0 < sample_rate <= 1:
+        raise ValueError(f"sample_rate is batch_size / dataset_size, in (0, 1]; got {sample_rate}.")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}.")
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must be in (0, 1), typically < 1/dataset_size; got {delta}.")
+    event = dp_accounting.SelfComposedDpEvent(
+        dp_accounting.PoissonSampledDpEvent(sample_rate, dp_accounting.GaussianDpEvent(noise_multiplier)),
+        int(steps))
+    if accountant == "rdp":
+        from dp_accounting.rdp import rdp_privacy_accountant as rdp
+        # orders below 1.7 often fail to converge for small noise and never give the best bound there
+        acc = rdp.RdpAccountant(orders=[o for o in rdp.DEFAULT_RDP_ORDERS if o >= 1.7])
+    elif accountant == "pld":
+        acc = dp_accounting.pld.PLDAccountant()
+    else:
+        raise ValueError(f"accountant must be 'rdp' or 'pld', got {accountant!r}.")
+    acc.compose(event)
+    return float(acc.get_epsilon(delta))
+
+
+# ------------------------------------------------------------------ federated learning
+def split_clients(y: np.ndarray, n_clients: int, *, iid: bool = True, shards_per_client: int = 2,
+                  seed: int = 0) -> list[np.ndarray]:
+    """Index arrays, one per client, of equal size: a random split (IID) or label-sorted shards (non-IID)."""
+    y = np.asarray(y)
+    if isinstance(n_clients, bool) or not isinstance(n_clients, (int, np.integer)) or n_clients < 1:
+        raise ValueError(f"n_clients must be a positive int, got {n_clients!r}.")
+    rng = np.random.default_rng(seed)
+    if iid:
+        per = len(y) // n_clients
+        if per == 0:
+            raise ValueError(f"{len(y)} examples cannot fill {n_clients} clients.")
+        return list(rng.permutation(len(y))[: per * n_clients].reshape(n_clients, per))
+    n_shards = n_clients * shards_per_client
+    per = len(y) // n_shards
+    if per == 0:
+        raise ValueError(f"{len(y)} examples cannot fill {n_shards} shards; use fewer clients or shards.")
+    order = np.argsort(y, kind="stable")[: per * n_shards].reshape(n_shards, per)   # shards of one or two labels
+    assign = rng.permutation(n_shards).reshape(n_clients, shards_per_client)
+    return [np.concatenate([order[s] for s in shards]) for shards in assign]
+
+
+def fedavg(client_weights: Sequence[Sequence[np.ndarray]], client_sizes: Sequence[float]) -> list[np.ndarray]:
+    """FedAvg's server step: the average of the clients' weight lists, weighted by their example counts."""
+    if len(client_weights) == 0 or len(client_weights) != len(client_sizes):
+        raise ValueError(f"need one weight list per client and one size per client, got {len(client_weights)} "
+                         f"and {len(client_sizes)}.")
+    sizes = np.asarray(client_sizes, dtype=np.float64)
+    if (sizes < 0).any() or sizes.sum() <= 0:
+        raise ValueError("client_sizes must be ≥ 0 and not all zero.")
+    n_vars = len(client_weights[0])
+    if any(len(w) != n_vars for w in client_weights):
+        raise ValueError("every client must send the same list of weight arrays (model.get_weights()).")
+    p = sizes / sizes.sum()
+    return [sum(pk * np.asarray(w[i], dtype=np.float64) for pk, w in zip(p, client_weights))
+            for i in range(n_vars)]
+
+
+# ------------------------------------------------------------------ adversarial examples
+def fgsm(grad_fn: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, eps: float,
+         clip: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """Fast gradient sign method: x + ε·sign(∇ₓ loss), kept in the valid input range ``clip``."""
+    if eps < 0:
+        raise ValueError(f"eps must be ≥ 0, got {eps}.")
+    x = np.asarray(x)
+    g = np.asarray(grad_fn(x, y))
+    if g.shape != x.shape:
+        raise ValueError(f"grad_fn returned shape {g.shape} for inputs of shape {x.shape}.")
+    return np.clip(x + eps * np.sign(g), clip[0], clip[1])
+
+
+# ------------------------------------------------------------------ membership inference
+def membership_auc(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
+    """AUC of an attack that calls 'member' when the score is high (use −loss as the score)."""
+    m = np.asarray(member_scores, dtype=np.float64).ravel()
+    n = np.asarray(nonmember_scores, dtype=np.float64).ravel()
+    if m.size == 0 or n.size == 0:
+        raise ValueError("need at least one member and one non-member score.")
+    from scipy.stats import rankdata
+    r = rankdata(np.r_[m, n])                                  # ties get average ranks
+    return float((r[: m.size].sum() - m.size * (m.size + 1) / 2) / (m.size * n.size))
+
+
+def tpr_at_fpr(member_scores: np.ndarray, nonmember_scores: np.ndarray, fpr: float = 0.05) -> float:
+    """Share of members caught when the threshold lets only ``fpr`` of non-members through."""
+    if not 0 < fpr < 1:
+        raise ValueError(f"fpr must be in (0, 1), got {fpr}.")
+    thr = np.quantile(np.asarray(nonmember_scores, dtype=np.float64), 1 - fpr)
+    return float(np.mean(np.asarray(member_scores, dtype=np.float64) > thr))
+
+
+# ------------------------------------------------------------------ model integrity
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, hex — detects corruption, not an attacker who can also replace the digest."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _key(key: bytes) -> bytes:
+    if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
+        raise TypeError("key must be bytes of length ≥ 16, e.g. secrets.token_bytes(32); keep it out of the repo.")
+    return bytes(key)
+
+
+def sign_file(path: str | os.PathLike, key: bytes) -> str:
+    """HMAC-SHA256 of a file's bytes under a secret key, hex."""
+    mac = hmac.new(_key(key), digestmod=hashlib.sha256)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            mac.update(chunk)
+    return mac.hexdigest()
+
+
+def verify_file(path: str | os.PathLike, key: bytes, signature: str) -> bool:
+    """Whether ``signature`` is the file's HMAC under ``key`` (constant-time comparison)."""
+    if not isinstance(signature, str):
+        raise TypeError(f"signature must be the hex string sign_file returned, got {type(signature).__name__}.")
+    return hmac.compare_digest(sign_file(path, key), signature)
+
+
+def load_verified(path: str | os.PathLike, key: bytes, signature: str, loader: Callable[[str], Any]) -> Any:
+    """Verify the file's HMAC, then ``loader(path)``; a ``ValueError`` (nothing loaded) if it was altered."""
+    if not verify_file(path, key, signature):
+        raise ValueError(f"{os.fspath(path)!r} does not match its signature: the file was modified or the "
+                         "signature/key is wrong. Refusing to load it; fetch the model again from a trusted source.")
+    return loader(os.fspath(path))
