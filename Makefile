@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml
 	@echo "✓ .venv ready ($(HASH))"
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
 	  --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks --LabApp.news_url=None \
 	  --LabApp.app_settings_dir=$(CURDIR)/labkit/lab_settings \
 	  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \

@@ -10,12 +10,14 @@ Everything here works with Keras 3 (``tensorflow-model-optimization`` rejects Ke
   :func:`gzip_size` measure the result;
 * **distillation** — :func:`distillation_loss` and :class:`Distiller`, a ``keras.Model`` whose
   ``train_step`` trains a student on a teacher's softened outputs;
-* **measuring** — :func:`latency_ms` (median of repeated runs), :func:`keras_size`.
+* **measuring** — :func:`latency_ms` (median of repeated runs after a warm-up), :func:`keras_latency_ms`,
+  :meth:`TFLiteModel.latency_ms`, :func:`keras_size`, :func:`accuracy`.
 
 ``benchmarks/bench_compression.py`` uses these to regenerate notebook 11's trade-off table.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import tempfile
@@ -26,8 +28,8 @@ import numpy as np
 
 __all__ = ["quant_params", "quantize", "dequantize", "fake_quant", "magnitude_mask", "polynomial_sparsity",
            "MagnitudePruning", "prunable_kernels", "sparsity", "gzip_size", "keras_size", "distillation_loss",
-           "Distiller", "tflite_convert", "TFLiteModel", "latency_ms", "teacher_model", "student_model",
-           "TFLITE_MODES"]
+           "Distiller", "tflite_convert", "TFLiteModel", "latency_ms", "keras_latency_ms", "accuracy",
+           "teacher_model", "student_model", "TFLITE_MODES"]
 
 TFLITE_MODES = ("float32", "dynamic", "float16", "int8")
 
@@ -296,6 +298,33 @@ def student_model(input_len: int = 40, classes: int = 10, hidden: int = 128, nam
 
 
 # ------------------------------------------------------------------ TFLite / LiteRT
+@contextlib.contextmanager
+def _quiet_native_logs(tmpdir: str):
+    """Send the converter's C++ log lines (fd 2) and TF's INFO logs to a file; show its tail on failure."""
+    import logging
+    import sys
+    log_path = os.path.join(tmpdir, "converter.log")
+    tf_logger = logging.getLogger("tensorflow")
+    old_level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = os.dup(2)
+    with open(log_path, "w") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        except Exception as exc:
+            os.dup2(saved, 2)
+            with open(log_path, errors="replace") as fh:
+                tail = "".join(fh.readlines()[-15:])
+            raise RuntimeError(f"TFLite conversion failed: {exc}\nconverter log (last lines):\n{tail}") from exc
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tf_logger.setLevel(old_level)
+
+
 def tflite_convert(model, mode: str = "float32", representative: Any = None, workdir: str | None = None) -> bytes:
     """Convert a Keras model to a TFLite flatbuffer: ``float32``, ``dynamic`` (int8 weights), ``float16`` or
     ``int8`` (weights and activations; needs ``representative`` inputs to calibrate activation ranges).
@@ -310,7 +339,7 @@ def tflite_convert(model, mode: str = "float32", representative: Any = None, wor
     if mode == "int8" and representative is None:
         raise ValueError("full int8 needs representative inputs (e.g. 200 training examples) to calibrate "
                          "activation ranges: tflite_convert(model, 'int8', representative=X_train[:200]).")
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp, _quiet_native_logs(tmp):
         path = os.path.join(tmp, "saved_model")
         model.export(path, verbose=False)
         conv = tf.lite.TFLiteConverter.from_saved_model(path)
@@ -385,6 +414,11 @@ class TFLiteModel:
         self.interpreter.invoke()
         return self.output()
 
+    def latency_ms(self, X: Any, repeats: int = 200) -> float:
+        """Median time of one ``invoke`` on ``X`` (copied in once), in milliseconds."""
+        self.set_input(X)
+        return latency_ms(self.interpreter.invoke, repeats=repeats)
+
 
 # ------------------------------------------------------------------ measuring
 def latency_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 10) -> float:
@@ -401,6 +435,16 @@ def latency_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 10) -> f
         fn()
         times[i] = time.perf_counter() - t0
     return float(np.median(times) * 1e3)
+
+
+def keras_latency_ms(model, X: Any, repeats: int = 200) -> float:
+    """Median time of one inference call of a Keras model on ``X``, through a ``tf.function`` (ms)."""
+    import tensorflow as tf
+    if not callable(model):
+        raise TypeError(f"expected a Keras model, got {type(model).__name__}.")
+    fn = tf.function(lambda x: model(x, training=False))
+    x = tf.constant(np.asarray(X, dtype=np.float32))
+    return latency_ms(lambda: fn(x), repeats=repeats)
 
 
 def accuracy(logits: Any, y: Any) -> float:

@@ -172,15 +172,10 @@ def _adam_one_slot(n_params, n_activations, precision="float32", optimizer="adam
     return out
 
 
-def _training_memory(n_params, n_activations, precision="float32", optimizer="adam"):
-    """Reference, as floats: lk.check compares integer scalars only by shape, floats by value."""
-    return {k: float(v) for k, v in training_memory(n_params, n_activations, precision, optimizer).items()}
-
-
 function_exercise(
     "09.training_memory",
     title="bytes needed to train, in float32 and in mixed precision",
-    reference=_training_memory,
+    reference=training_memory,
     cases=_MEMORY_CASES,
     hints=[
         "Go part by part, bytes per parameter: weights, gradients, optimizer slots; then bytes per "
