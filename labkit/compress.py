@@ -145,22 +145,23 @@ def _make_pruning_callback():
             self.min_size = min_size
             self.step = 0
             self.log: list[tuple[int, float]] = []
-            self.masks: list[np.ndarray] | None = None
+            self.masks: list | None = None
 
         def on_train_begin(self, logs=None):
             if self.masks is None:
                 self.kernels = prunable_kernels(self.model, self.min_size)
-                self.masks = [np.ones(k.shape, np.float32) for k in self.kernels]
+                self.masks = [keras.ops.ones(k.shape, k.dtype) for k in self.kernels]
 
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
             s = self.step
             if self.begin <= s <= self.end and ((s - self.begin) % self.frequency == 0 or s == self.end):
                 target = polynomial_sparsity(s, self.begin, self.end, self.initial, self.final, self.power)
-                self.masks = [magnitude_mask(k.numpy(), target) for k in self.kernels]
+                self.masks = [keras.ops.convert_to_tensor(magnitude_mask(k.numpy(), target), k.dtype)
+                              for k in self.kernels]
                 self.log.append((s, target))
             for k, m in zip(self.kernels, self.masks):
-                k.assign(k.numpy() * m)
+                k.assign(keras.ops.multiply(k, m))
 
     return MagnitudePruning
 
