@@ -55,6 +55,7 @@ student: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train_loop.py
+	$(BIN)/python benchmarks/bench_compression.py
 
 doctor: $(STAMP)
 	$(BIN)/labkit doctor

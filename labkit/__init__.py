@@ -25,7 +25,7 @@ from .check import hint  # noqa: E402
 
 _LAZY = {"data", "train", "plots", "widgets", "quiz", "progress", "doctor", "cli", "course",
          "precision", "distribute", "compress", "explain", "privacy", "student", "grade",
-         "exercises", "drift", "serve", "serving"}
+         "exercises", "drift", "serve"}
 
 
 def __getattr__(name: str):
