@@ -38,12 +38,9 @@ def run_notebook(path: Path, timeout: int = 600) -> float:
     import nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(path, as_version=4)
-    env_home = os.environ.get("LABKIT_HOME")
     t0 = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
-    if env_home is None:
-        os.environ.pop("LABKIT_HOME", None)
     return time.perf_counter() - t0
 
 

@@ -59,13 +59,18 @@ def _bunch(**kw: Any):
     return Bunch(**kw)
 
 
-def sha256(path: str | os.PathLike) -> str:
-    """The sha256 hex digest of a file."""
-    h = hashlib.sha256()
+def hash_file(path: str | os.PathLike, h: Any = None) -> str:
+    """Feed a file to a hashlib/hmac object in 1 MiB chunks (sha256 by default); its hex digest."""
+    h = hashlib.sha256() if h is None else h
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of a file."""
+    return hash_file(path)
 
 
 def verify(path: str | os.PathLike, expected: str) -> Path:

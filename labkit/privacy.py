@@ -20,6 +20,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .data import hash_file
+
 __all__ = ["clip_per_example", "dp_epsilon", "split_clients", "fedavg", "fgsm", "membership_auc",
            "tpr_at_fpr", "file_digest", "sign_file", "verify_file", "load_verified"]
 
@@ -144,11 +146,7 @@ def tpr_at_fpr(member_scores: np.ndarray, nonmember_scores: np.ndarray, fpr: flo
 # ------------------------------------------------------------------ model integrity
 def file_digest(path: str | os.PathLike) -> str:
     """SHA-256 of a file, hex — detects corruption, not an attacker who can also replace the digest."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return hash_file(path)
 
 
 def _key(key: bytes) -> bytes:
@@ -159,11 +157,7 @@ def _key(key: bytes) -> bytes:
 
 def sign_file(path: str | os.PathLike, key: bytes) -> str:
     """HMAC-SHA256 of a file's bytes under a secret key, hex."""
-    mac = hmac.new(_key(key), digestmod=hashlib.sha256)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            mac.update(chunk)
-    return mac.hexdigest()
+    return hash_file(path, hmac.new(_key(key), digestmod=hashlib.sha256))
 
 
 def verify_file(path: str | os.PathLike, key: bytes, signature: str) -> bool:

@@ -262,6 +262,5 @@ def widget(topic: str | Sequence[Question], lang: str = "en", n: int | None = No
     box = w.VBox([score, acc])
     box.results = results  # type: ignore[attr-defined]
     box.items = items  # type: ignore[attr-defined]
-    on_result.__doc__ = None
     score.value = f"<b>Score: 0/{len(qs)}</b>"
     return box

@@ -14,7 +14,6 @@ Standard library only (``http.server``, ``threading``, ``queue``), so that every
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
 import http.client
 import json
 import os
@@ -26,6 +25,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .data import hash_file
+
 __all__ = ["file_sha256", "load_verified", "percentiles", "MicroBatcher", "ModelServer", "load_test"]
 
 
@@ -34,11 +35,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     """The sha256 hex digest of a file, read in 1 MiB chunks."""
     if not os.path.isfile(path):
         raise ValueError(f"{path} is not a file; pass the path of a saved model such as model.keras.")
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return hash_file(path)
 
 
 def load_verified(path: str | os.PathLike, expected_sha256: str, *, safe_mode: bool = True):

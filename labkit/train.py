@@ -96,10 +96,9 @@ def fit(model, train_data, *, loss: Any, optimizer: Any = "adam", epochs: int = 
             opt = opt.__class__.from_config(opt.get_config())  # re-create it under this strategy
         if not opt.built:
             opt.build(model.trainable_variables)
-        metric_objs = [keras.metrics.get(m) if isinstance(m, str) else m for m in metrics]
-        if any(isinstance(m, str) and m in ("accuracy", "acc") for m in metrics):
-            metric_objs = [keras.metrics.SparseCategoricalAccuracy(name="accuracy") if isinstance(m, str)
-                           and m in ("accuracy", "acc") else o for m, o in zip(metrics, metric_objs)]
+        # "accuracy" means sparse categorical accuracy here (integer labels, as in the course)
+        metric_objs = [keras.metrics.SparseCategoricalAccuracy(name="accuracy") if m in ("accuracy", "acc")
+                       else keras.metrics.get(m) if isinstance(m, str) else m for m in metrics]
         loss_mean = keras.metrics.Mean(name="loss")
         val_metrics = [m.__class__.from_config(m.get_config()) for m in metric_objs]
         val_loss_mean = keras.metrics.Mean(name="loss")
