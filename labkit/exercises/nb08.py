@@ -123,7 +123,7 @@ def unfreeze_top(model, n):
         layer.trainable = False
     weighted = [layer for layer in backbone.layers
                 if layer.weights and not isinstance(layer, _bn_class())]
-    for layer in weighted[len(weighted) - n:]:
+    for layer in weighted[len(weighted) - n:] if n > 0 else []:   # [-0:] would be the whole list
         layer.trainable = True
     model.get_layer("head").trainable = True
     return model
@@ -138,13 +138,13 @@ def _judge_unfreeze(answer):
     if not callable(answer):
         raise Mismatch(f"expected a function, got {type(answer).__name__}")
     order = ["conv1", "conv2", "conv3", "embed"]          # the toy backbone's weight layers, BN excluded
-    for n in (1, 3):
+    for n in (1, 3, 0):                                   # n=0: only the head trains
         model = _toy_model()
         model.get_layer("backbone").trainable = False     # the state after feature extraction
         out = answer(model, n)
         if out is not None and out is not model:
             raise Mismatch("return the model you were given (unfreezing changes it in place), not a new one")
-        _compare_trainable(model, ["head", *order[len(order) - n:]], f"after unfreeze_top(model, n={n})")
+        _compare_trainable(model, ["head", *(order[len(order) - n:] if n else [])], f"after unfreeze_top(model, n={n})")
 
 
 def _unfreeze_everything(model, n):
