@@ -1,4 +1,4 @@
-"""Regenerate notebook 11's compression trade-off table outside the notebook and check its targets.
+"""Regenerate notebook 13's compression trade-off table outside the notebook and check its targets.
 
     python benchmarks/bench_compression.py            # prints the table; exit status 1 if a target is missed
     python benchmarks/bench_compression.py --seed 1   # another seed (targets should still hold)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")  # peak-memory stats on CPU (precision, memory)
 
 __version__ = "0.1.0"
 
@@ -23,9 +25,13 @@ from .core import setup, profile, Config  # noqa: E402
 from . import check  # noqa: E402  (callable module: lk.check("01.sgd_step", fn))
 from .check import hint  # noqa: E402
 
+if "ipykernel" in sys.modules:  # in a notebook: import TensorFlow now, without its red start-up log
+    from .core import quiet_tensorflow
+    quiet_tensorflow()
+
 _LAZY = {"data", "train", "plots", "widgets", "quiz", "progress", "doctor", "cli", "course",
          "precision", "distribute", "compress", "explain", "privacy", "student", "grade",
-         "exercises", "drift", "serve"}
+         "exercises", "drift", "serve", "llm", "memory"}
 
 
 def __getattr__(name: str):

@@ -1,4 +1,4 @@
-"""Model compression: quantization, magnitude pruning, distillation, and measuring them (notebook 11).
+"""Model compression: quantization, magnitude pruning, distillation, and measuring them (notebook 13).
 
 Everything here works with Keras 3 (``tensorflow-model-optimization`` rejects Keras 3 models):
 
@@ -13,7 +13,7 @@ Everything here works with Keras 3 (``tensorflow-model-optimization`` rejects Ke
 * **measuring** — :func:`latency_ms` (median of repeated runs after a warm-up), :func:`keras_latency_ms`,
   :meth:`TFLiteModel.latency_ms`, :func:`keras_size`, :func:`accuracy`.
 
-``benchmarks/bench_compression.py`` uses these to regenerate notebook 11's trade-off table.
+``benchmarks/bench_compression.py`` uses these to regenerate notebook 13's trade-off table.
 """
 from __future__ import annotations
 
@@ -279,9 +279,9 @@ def _make_distiller():
     return Distiller
 
 
-# ------------------------------------------------------------------ the course's models for notebook 11
+# ------------------------------------------------------------------ the course's models for notebook 13
 def teacher_model(input_len: int = 40, classes: int = 10, name: str = "teacher"):
-    """The big model of notebook 11: two Conv1D layers and a wide Dense head (≈ 336k parameters)."""
+    """The big model of notebook 13: two Conv1D layers and a wide Dense head (≈ 336k parameters)."""
     import keras
     L = keras.layers
     return keras.Sequential([keras.Input((input_len,)), L.Reshape((input_len, 1)),
@@ -291,7 +291,7 @@ def teacher_model(input_len: int = 40, classes: int = 10, name: str = "teacher")
 
 
 def student_model(input_len: int = 40, classes: int = 10, hidden: int = 128, name: str = "student"):
-    """The small model of notebook 11: one hidden Dense layer (≈ 6.5k parameters at ``hidden=128``)."""
+    """The small model of notebook 13: one hidden Dense layer (≈ 6.5k parameters at ``hidden=128``)."""
     import keras
     L = keras.layers
     return keras.Sequential([keras.Input((input_len,)), L.Dense(hidden, activation="relu"), L.Dense(classes)],

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 
@@ -18,6 +21,49 @@ class Config:
     seed: int
     profile: str
     gpus: int
+
+
+#: TensorFlow's start-up lines that say nothing is wrong on a machine without a GPU. They are
+#: written by C++ (absl) straight to file descriptor 2, before and regardless of
+#: TF_CPP_MIN_LOG_LEVEL, and JupyterLab shows them in red.
+_BENIGN_TF_STDERR = re.compile(
+    r"All log messages before absl::InitializeLog|cudart_stub\.cc|cpu_feature_guard\.cc|"
+    r"To enable the following instructions|rebuild TensorFlow with the appropriate compiler flags|"
+    r"failed call to cuInit|cuda_platform\.cc|cuda_executor\.cc|Unable to register cu(DNN|FFT|BLAS)|"
+    r"computation placer already registered|oneDNN custom operations are on|TF_ENABLE_ONEDNN_OPTS")
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow and find its devices with its benign C++ start-up log kept off stderr.
+
+    Called by ``import labkit`` inside a Jupyter kernel (introduced in 00_welcome), so a setup
+    cell that imports labkit first prints nothing in red on a healthy machine. Lines that are not
+    known start-up noise are passed on to stderr unchanged. Without TensorFlow it does nothing
+    (``lk.doctor.guard()`` then says what to install).
+    """
+    if getattr(quiet_tensorflow, "done", False):
+        return
+    quiet_tensorflow.done = True  # type: ignore[attr-defined]
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            import tensorflow as tf
+            tf.config.list_physical_devices()
+        except Exception:  # a broken install is reported by doctor.guard(), not here
+            pass
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode("utf-8", "replace")
+    kept = [ln for ln in text.splitlines() if ln.strip() and not _BENIGN_TF_STDERR.search(ln)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
 
 
 def profile() -> str:

@@ -95,7 +95,7 @@ def plan() -> str:
         nn = p.name[:2]
         exs = all_exercises(nn)
         run_s = data["notebooks"].get(p.stem, {}).get("seconds", 60.0)
-        minutes = READ_MIN + EXERCISE_MIN * len(exs) + (QUIZ_MIN if nn not in ("00", "16") else 0) + run_s / 60
+        minutes = READ_MIN + EXERCISE_MIN * len(exs) + (QUIZ_MIN if nn not in ("00", "19") else 0) + run_s / 60
         items.append((p, nn, exs, minutes, run_s))
 
     def block(name: str, budget: int, chosen: list) -> list[str]:

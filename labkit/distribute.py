@@ -1,4 +1,4 @@
-"""Distributed-training helpers (introduced in 10_distributed_training).
+"""Distributed-training helpers (introduced in 11_distributed_training).
 
 - ``logical_devices(n)``: split this machine's CPU into ``n`` logical devices, so that a laptop can
   run the same ``MirroredStrategy`` code as a multi-GPU server. Call it before TensorFlow

@@ -1,7 +1,7 @@
 """``labkit doctor``: what this machine has, and what that means for the course (notebook 00).
 
 Reports versions, CPU features (``avx512_bf16``/``amx_bf16`` decide whether bfloat16 is fast on
-CPU — notebook 09), GPUs, whether the network is reachable, which datasets are present and the
+CPU — notebook 10), GPUs, whether the network is reachable, which datasets are present and the
 expected run time of each notebook. ``guard()`` is the first line of every notebook's setup
 cell: it says what is missing before anything fails.
 """
@@ -156,9 +156,9 @@ def format_report(r: dict[str, Any]) -> str:
     present = [f for f, ok in r["cpu_flags"].items() if ok]
     lines.append(f"  CPU features: {', '.join(present) or 'none of interest'}")
     if r["bf16_fast"]:
-        lines.append("  bfloat16: native units present → mixed_bfloat16 can speed up convolutions (notebook 09)")
+        lines.append("  bfloat16: native units present → mixed_bfloat16 can speed up convolutions (notebook 10)")
     else:
-        lines.append("  bfloat16: no native units → mixed precision will not speed up this CPU (notebook 09)")
+        lines.append("  bfloat16: no native units → mixed precision will not speed up this CPU (notebook 10)")
     if r["gpus"]:
         lines.append(f"  GPUs: {', '.join(r['gpus'])} → the 'large' profile (LABKIT_PROFILE=large) is practical")
     else:

@@ -1,4 +1,4 @@
-"""Drift monitoring and continual learning (introduced in 15_drift_monitoring).
+"""Drift monitoring and continual learning (introduced in 18_drift_monitoring).
 
 Small, dependency-light pieces that a monitoring job needs:
 

@@ -1,4 +1,4 @@
-"""Attribution methods and how to score them (introduced in 13_explainability).
+"""Attribution methods and how to score them (introduced in 16_explainability).
 
 Framework-free pieces the notebook builds on: integrated gradients over any gradient function,
 a LIME-style weighted linear surrogate, turning per-segment weights into a pixel map, and the

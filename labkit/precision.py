@@ -1,4 +1,4 @@
-"""Floating-point formats and mixed-precision helpers (introduced in 09_mixed_precision).
+"""Floating-point formats and mixed-precision helpers (introduced in 10_mixed_precision).
 
 - ``FORMATS`` / ``format_info``: range, precision and machine epsilon of float32, float16,
   bfloat16 and the two float8 formats, computed from their bit layouts.
@@ -149,7 +149,7 @@ def update_loss_scale(scale: float, good_steps: int, grads_finite: bool, growth_
 
 
 class DynamicLossScaler:
-    """Dynamic loss scaling for a hand-written training loop (notebook 09).
+    """Dynamic loss scaling for a hand-written training loop (notebook 10).
 
     ``loss * scaler.scale`` before the backward pass; ``scaler.unscale(grads)`` after it;
     ``scaler.update(finite)`` says whether to apply the step and adapts the scale.

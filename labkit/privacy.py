@@ -1,4 +1,4 @@
-"""Privacy and security helpers (introduced in 14_privacy_security).
+"""Privacy and security helpers (introduced in 17_privacy_security).
 
 - DP-SGD pieces: per-example clipping and the privacy budget ε from ``dp-accounting``.
 - Federated learning: splitting data over clients (IID or by label) and FedAvg aggregation.

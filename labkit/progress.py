@@ -14,7 +14,33 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-VERSION = 1
+VERSION = 2
+
+#: Version 2 renumbered the notebooks when the large-model track (07, 12, 15) was added.
+#: Exercise ids recorded under version 1 are moved to their new notebook number on load.
+RENUMBER_V2 = {"07": "08", "08": "09", "09": "10", "10": "11", "11": "13", "12": "14",
+               "13": "16", "14": "17", "15": "18", "16": "19"}
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a progress record of an older version up to :data:`VERSION`; no entry is dropped."""
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version >= VERSION:
+        return data
+    if version < 2:
+        checks = {}
+        for ex_id, rec in data.get("checks", {}).items():
+            nn, dot, rest = str(ex_id).partition(".")
+            new_id = RENUMBER_V2.get(nn, nn) + dot + rest if dot else ex_id
+            old = checks.get(new_id)
+            if old is not None and isinstance(old, dict) and isinstance(rec, dict):
+                # two old ids collapsed into one: keep the union of what was achieved
+                rec = {**old, **rec, "passed": bool(old.get("passed") or rec.get("passed")),
+                       "attempts": int(old.get("attempts", 0)) + int(rec.get("attempts", 0))}
+            checks[new_id] = rec
+        data["checks"] = checks
+    data["version"] = VERSION
+    return data
 
 
 def home() -> Path:
@@ -38,7 +64,7 @@ def load() -> dict[str, Any]:
         data = json.loads(p.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or "checks" not in data or "quiz" not in data:
             raise ValueError("not a labkit progress file")
-        return data
+        return migrate(data)
     except FileNotFoundError:
         return _empty()
     except (ValueError, OSError):

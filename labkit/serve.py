@@ -1,4 +1,4 @@
-"""Serving helpers: verified loading, a dynamic-batching HTTP server, a bounded load generator (notebook 12).
+"""Serving helpers: verified loading, a dynamic-batching HTTP server, a bounded load generator (notebook 14).
 
 Standard library only (``http.server``, ``threading``, ``queue``), so that every moving part can be read:
 

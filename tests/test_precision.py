@@ -1,4 +1,4 @@
-"""labkit.precision: format limits, rounding, loss scaling, policies, memory (notebook 09)."""
+"""labkit.precision: format limits, rounding, loss scaling, policies, memory (notebook 10)."""
 import math
 
 import numpy as np

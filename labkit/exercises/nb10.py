@@ -1,182 +1,192 @@
-"""Exercises of 10_distributed_training."""
-import numpy as np
+"""Exercises of 10_mixed_precision."""
+import numpy as np  # noqa: F401  (kept light: NumPy only at module level)
 
-from ..check import Exercise, Mismatch, function_exercise, register
-from ..distribute import allreduce_time
+from ..check import function_exercise
+from ..precision import layer_policies, training_memory, update_loss_scale
 
-# ------------------------------------------------------------------ 1. shard a dataset per replica
-_CONTEXTS = [  # (num_input_pipelines, input_pipeline_id, num_replicas_in_sync) — every pipeline of each job
-    (1, 4),    # one machine, 4 replicas (this notebook)
-    (2, 2),    # two workers, one replica each
-    (2, 4),    # two workers with two GPUs each
-    (4, 8),    # four workers with two GPUs each
-]
-_N_EXAMPLES, _GLOBAL_BATCH = 96, 16
-
-
-def replica_dataset(ds, global_batch_size, ctx):
-    """Reference: each pipeline reads a disjoint shard, batched per replica."""
-    ds = ds.shard(ctx.num_input_pipelines, ctx.input_pipeline_id)
-    return ds.batch(ctx.get_per_replica_batch_size(global_batch_size))
-
-
-def _judge_shard(answer):
-    import tensorflow as tf
-    if not callable(answer):
-        raise Mismatch(f"expected a function, got {type(answer).__name__}")
-    for pipelines, replicas in _CONTEXTS:
-        seen = []
-        per_replica = _GLOBAL_BATCH // replicas
-        for pid in range(pipelines):
-            ctx = tf.distribute.InputContext(num_input_pipelines=pipelines, input_pipeline_id=pid,
-                                             num_replicas_in_sync=replicas)
-            out = answer(tf.data.Dataset.range(_N_EXAMPLES), _GLOBAL_BATCH, ctx)
-            if not isinstance(out, tf.data.Dataset):
-                raise Mismatch(f"should return a tf.data.Dataset, got {type(out).__name__}")
-            where = f"with {pipelines} pipeline(s) and {replicas} replicas, pipeline {pid}"
-            for batch in out.take(64):
-                b = np.atleast_1d(batch.numpy())
-                if b.ndim != 1:
-                    raise Mismatch(f"{where}: batches should be 1-D vectors of examples, got shape {b.shape}")
-                if len(b) != per_replica:
-                    raise Mismatch(f"{where}: a batch has {len(b)} examples, expected the per-replica batch "
-                                   f"{_GLOBAL_BATCH} ÷ {replicas} = {per_replica}")
-                seen.extend(b.tolist())
-        if len(seen) != len(set(seen)):
-            dup = sorted({v for v in seen if seen.count(v) > 1})[:5]
-            raise Mismatch(f"with {pipelines} pipeline(s) and {replicas} replicas: examples {dup}… are read by "
-                           "more than one pipeline (or twice); the pipelines must read disjoint shards")
-        if set(seen) != set(range(_N_EXAMPLES)):
-            raise Mismatch(f"with {pipelines} pipeline(s) and {replicas} replicas: only {len(set(seen))} of "
-                           f"{_N_EXAMPLES} examples are read; together the pipelines must cover them all")
-
-
-def _global_batch(ds, global_batch_size, ctx):
-    return ds.shard(ctx.num_input_pipelines, ctx.input_pipeline_id).batch(global_batch_size)
-
-
-def _no_shard(ds, global_batch_size, ctx):
-    return ds.batch(ctx.get_per_replica_batch_size(global_batch_size))
-
-
-def _shard_by_replicas(ds, global_batch_size, ctx):
-    return ds.shard(ctx.num_replicas_in_sync, ctx.input_pipeline_id).batch(
-        ctx.get_per_replica_batch_size(global_batch_size))
-
-
-def _batch_per_pipeline(ds, global_batch_size, ctx):
-    return ds.shard(ctx.num_input_pipelines, ctx.input_pipeline_id).batch(
-        global_batch_size // ctx.num_input_pipelines)
-
-
-register(Exercise(
-    id="10.replica_dataset",
-    title="shard a dataset per input pipeline, batched per replica",
-    judge=_judge_shard,
-    reference=replica_dataset,
-    wrong=[_global_batch, _no_shard, _shard_by_replicas, _batch_per_pipeline],
-    hints=[
-        "Two steps: keep only this pipeline's share of the examples, then batch. tf.data has a method for "
-        "each (ds.shard(num_shards, index) and ds.batch(n)).",
-        "Shard by the number of *input pipelines* (workers), with this pipeline's id; batch by the "
-        "*per-replica* batch size: ctx.get_per_replica_batch_size(global_batch_size) — the global batch is "
-        "split over all replicas in sync, not over pipelines.",
-        "return ds.shard(ctx.num_input_pipelines, ctx.input_pipeline_id)"
-        ".batch(ctx.get_per_replica_batch_size(global_batch_size))",
-    ],
-    section="10 · Feeding the replicas",
-))
-
-# ------------------------------------------------------------------ 2. all-reduce cost
-_ALLREDUCE_CASES = [
-    {"args": (25e6, 4, 8, 10e9, 0.0), "label": "(ResNet-50 float32 grads, 8 devices, no latency)"},
-    {"args": (1.3e9, 2, 64, 50e9, 5e-6), "label": "(1.3B bf16 grads, 64 devices)"},
-    {"args": (1e6, 2, 2, 1e9, 1e-3), "label": "(2 devices, large latency)"},
-    {"args": (7e9, 2, 1, 100e9, 1e-5), "label": "(1 device: nothing to send)"},
-    {"args": (1e8, 4, 512, 25e9, 2e-5), "label": "(512 devices)"},
+# ------------------------------------------------------------------ 1. dynamic loss scaling
+_SCALE_CASES = [
+    {"args": (1024.0, 0, False, 4), "label": "(overflow on a fresh counter)"},
+    {"args": (1024.0, 3, False, 4), "label": "(overflow with 3 good steps counted)"},
+    {"args": (1024.0, 0, True, 4), "label": "(first good step)"},
+    {"args": (1024.0, 2, True, 4), "label": "(third good step of 4)"},
+    {"args": (1024.0, 3, True, 4), "label": "(fourth good step of 4: time to grow)"},
+    {"args": (2.0 ** 15, 1999, True, 2000), "label": "(Keras default interval, growth step)"},
+    {"args": (8.0, 0, True, 1), "label": "(interval 1: grow every good step)"},
+    {"args": (256.0, 5, False, 10, 4.0), "label": "(factor 4, overflow)"},
+    {"args": (256.0, 9, True, 10, 4.0), "label": "(factor 4, growth)"},
 ]
 
 
-def _one_pass(n_params, bytes_per_param, n_devices, bandwidth, latency):
-    n = n_devices   # only the reduce-scatter half
-    return (n - 1) / n * n_params * bytes_per_param / bandwidth + (n - 1) * latency
+def _no_reset_on_overflow(scale, good_steps, grads_finite, growth_interval, factor=2.0):
+    if not grads_finite:
+        return scale / factor, good_steps, False            # forgets to reset the counter
+    good_steps += 1
+    if good_steps >= growth_interval:
+        return scale * factor, 0, True
+    return scale, good_steps, True
 
 
-def _no_division_by_n(n_params, bytes_per_param, n_devices, bandwidth, latency):
-    n = n_devices   # sends the whole gradient at every step
-    return 2 * (n - 1) * n_params * bytes_per_param / bandwidth + 2 * (n - 1) * latency
+def _grow_one_step_late(scale, good_steps, grads_finite, growth_interval, factor=2.0):
+    if not grads_finite:
+        return scale / factor, 0, False
+    good_steps += 1
+    if good_steps > growth_interval:                        # off by one
+        return scale * factor, 0, True
+    return scale, good_steps, True
 
 
-def _ignores_bytes(n_params, bytes_per_param, n_devices, bandwidth, latency):
-    n = n_devices   # counts parameters, not bytes
-    return 2 * (n - 1) / n * n_params / bandwidth + 2 * (n - 1) * latency
+def _apply_on_overflow(scale, good_steps, grads_finite, growth_interval, factor=2.0):
+    if not grads_finite:
+        return scale / factor, 0, True                      # applies inf/NaN gradients
+    good_steps += 1
+    if good_steps >= growth_interval:
+        return scale * factor, 0, True
+    return scale, good_steps, True
 
 
-def _latency_once(n_params, bytes_per_param, n_devices, bandwidth, latency):
-    n = n_devices
-    return 2 * (n - 1) / n * n_params * bytes_per_param / bandwidth + latency
+def _backwards(scale, good_steps, grads_finite, growth_interval, factor=2.0):
+    if not grads_finite:
+        return scale * factor, 0, False                     # grows on overflow, shrinks when safe
+    good_steps += 1
+    if good_steps >= growth_interval:
+        return scale / factor, 0, True
+    return scale, good_steps, True
 
 
 function_exercise(
-    "10.allreduce_time",
-    title="time of a ring all-reduce",
-    reference=lambda n_params, bytes_per_param, n_devices, bandwidth, latency:
-        allreduce_time(n_params, bytes_per_param, n_devices, bandwidth, latency),
-    cases=_ALLREDUCE_CASES,
-    rtol=1e-9, atol=1e-15,
+    "10.dynamic_loss_scale",
+    title="dynamic loss scaling: back off on overflow, grow when safe",
+    reference=update_loss_scale,
+    cases=_SCALE_CASES,
     hints=[
-        "Two terms: bytes each device sends divided by the bandwidth, plus the number of ring steps times "
-        "the latency. The gradient has n_params × bytes_per_param bytes.",
-        "A ring all-reduce is a reduce-scatter (N−1 steps) followed by an all-gather (N−1 steps); in each "
-        "step a device sends one chunk of 1/N of the gradient. With one device there is nothing to send.",
-        "n = n_devices; return 2 * (n - 1) / n * n_params * bytes_per_param / bandwidth + 2 * (n - 1) * latency",
+        "Handle the overflow case first: the scale is too big, so make it smaller, and this step's "
+        "gradients are garbage — don't apply them. Every change of scale restarts the count.",
+        "For finite gradients, add one to good_steps *before* comparing with growth_interval: after "
+        "growth_interval good steps in a row (counting this one) the scale grows and the counter restarts.",
+        "if not grads_finite: return scale / factor, 0, False; then good_steps += 1; "
+        "if good_steps >= growth_interval: return scale * factor, 0, True; else return scale, good_steps, True",
     ],
-    wrong=[_one_pass, _no_division_by_n, _ignores_bytes, _latency_once],
-    section="10 · Three ways to split the work",
+    wrong=[_no_reset_on_overflow, _grow_one_step_late, _apply_on_overflow, _backwards],
+    section="10 · Loss scaling",
 )
 
-# ------------------------------------------------------------------ 3. per-replica loss scaling
-def replica_loss(per_example_loss, global_batch_size, regularization_loss=0.0, num_replicas=1):
-    """Reference: the summed per-example loss over the global batch, plus the replica's share of the penalty."""
-    return float(np.sum(np.asarray(per_example_loss, dtype=np.float64)) / global_batch_size
-                 + regularization_loss / num_replicas)
+# ------------------------------------------------------------------ 2. dtype per layer
+_POLICY_CASES = [
+    {"args": (["conv2d", "relu", "dense", "softmax"], "gpu_fp16"), "label": "(V100)"},
+    {"args": (["embedding", "dense", "softmax", "dense", "sigmoid"], "gpu_bf16"), "label": "(H100, a softmax inside)"},
+    {"args": (["conv2d", "relu", "dense"], "tpu"), "label": "(TPU, the last layer is a dense layer)"},
+    {"args": (["dense", "relu", "dense", "softmax"], "cpu_bf16"), "label": "(CPU with avx512_bf16)"},
+    {"args": (["dense", "relu", "dense", "softmax"], "cpu"), "label": "(CPU without bfloat16 units)"},
+    {"args": (["conv2d", "log_softmax", "dense"], "gpu"), "label": "(an old GPU)"},
+]
 
 
-def _loss_cases():
-    rng = np.random.default_rng(0)
-    return [
-        {"args": (rng.uniform(0, 2, 16).astype(np.float32), 64, 0.0, 4), "label": "(a full local batch of 16)"},
-        {"args": (rng.uniform(0, 2, 3).astype(np.float32), 64, 0.0, 4), "label": "(a short last batch: 3 examples)"},
-        {"args": (rng.uniform(0, 2, 32).astype(np.float32), 64, 0.5, 2), "label": "(with an L2 penalty of 0.5)"},
-        {"args": (rng.uniform(0, 2, 8).astype(np.float32), 8, 0.2, 1), "label": "(a single replica)"},
-    ]
+def _same_everywhere(kinds, hardware):
+    return ["float32" if k in ("softmax", "log_softmax", "sigmoid") or i == len(kinds) - 1 else "mixed_float16"
+            for i, k in enumerate(kinds)]                   # ignores the hardware
 
 
-def _local_mean(per_example_loss, global_batch_size, regularization_loss=0.0, num_replicas=1):
-    return float(np.mean(per_example_loss) + regularization_loss / num_replicas)
+def _forgets_last_layer(kinds, hardware):
+    mixed = {"gpu_bf16": "mixed_bfloat16", "gpu_fp16": "mixed_float16", "gpu": "float32", "tpu": "mixed_bfloat16",
+             "cpu_bf16": "mixed_bfloat16", "cpu": "float32"}[hardware]
+    return ["float32" if k in ("softmax", "log_softmax", "sigmoid") else mixed for k in kinds]
 
 
-def _mean_over_replicas(per_example_loss, global_batch_size, regularization_loss=0.0, num_replicas=1):
-    return float(np.mean(per_example_loss) / num_replicas + regularization_loss / num_replicas)
+def _pure_half(kinds, hardware):
+    half = {"gpu_bf16": "bfloat16", "gpu_fp16": "float16", "gpu": "float32", "tpu": "bfloat16",
+            "cpu_bf16": "bfloat16", "cpu": "float32"}[hardware]  # no float32 master weights
+    return ["float32" if k in ("softmax", "log_softmax", "sigmoid") or i == len(kinds) - 1 else half
+            for i, k in enumerate(kinds)]
 
 
-def _penalty_not_scaled(per_example_loss, global_batch_size, regularization_loss=0.0, num_replicas=1):
-    return float(np.sum(per_example_loss) / global_batch_size + regularization_loss)
+def _bf16_on_every_gpu(kinds, hardware):
+    mixed = {"gpu_bf16": "mixed_bfloat16", "gpu_fp16": "mixed_bfloat16", "gpu": "mixed_float16", "tpu": "mixed_bfloat16",
+             "cpu_bf16": "mixed_bfloat16", "cpu": "mixed_bfloat16"}[hardware]
+    return ["float32" if k in ("softmax", "log_softmax", "sigmoid") or i == len(kinds) - 1 else mixed
+            for i, k in enumerate(kinds)]
 
 
 function_exercise(
-    "10.replica_loss",
-    title="the loss one replica differentiates",
-    reference=replica_loss,
-    cases=_loss_cases,
-    rtol=1e-5, atol=1e-6,
+    "10.layer_policies",
+    title="pick the dtype policy of every layer",
+    reference=layer_policies,
+    cases=_POLICY_CASES,
     hints=[
-        "The replicas' gradients are summed. Ask what each replica must contribute so that the sum equals "
-        "the gradient of the mean loss over the *global* batch.",
-        "Sum (not average) the local per-example losses and divide by global_batch_size — this stays right "
-        "for a short last batch. The penalty is identical on every replica and is summed num_replicas times.",
-        "return np.sum(per_example_loss) / global_batch_size + regularization_loss / num_replicas",
+        "Two decisions: which mixed policy the hardware wants (a dict from hardware kind to policy name), "
+        "and which layers must be 'float32' whatever the hardware.",
+        "Volta/Turing GPUs (gpu_fp16) have float16 tensor cores only → 'mixed_float16'; Ampere+, TPUs and "
+        "bfloat16 CPUs → 'mixed_bfloat16'; 'cpu' and old 'gpu' → 'float32'. Use *mixed* policies, never "
+        "plain 'float16': the variables must stay float32.",
+        "return ['float32' if k in ('softmax', 'log_softmax', 'sigmoid') or i == len(kinds) - 1 else mixed "
+        "for i, k in enumerate(kinds)]",
     ],
-    wrong=[_local_mean, _mean_over_replicas, _penalty_not_scaled],
-    section="10 · A custom loop",
+    wrong=[_same_everywhere, _forgets_last_layer, _pure_half, _bf16_on_every_gpu],
+    section="10 · Keras policies",
+)
+
+# ------------------------------------------------------------------ 3. memory saved
+_MEMORY_CASES = [
+    (1000, 5000, "float32", "adam"),
+    (1000, 5000, "mixed_float16", "adam"),
+    (7_000_000, 100_000_000, "mixed_bfloat16", "sgd"),
+    (123, 0, "mixed_float16", "momentum"),
+    (10, 20, "float32", "sgd"),
+    (250_000, 1_000_000, "mixed_bfloat16", "adam"),
+]
+
+
+def _no_master_copy(n_params, n_activations, precision="float32", optimizer="adam"):
+    half = precision != "float32"
+    slots = {"sgd": 0, "momentum": 1, "adam": 2}[optimizer]
+    out = {"weights": n_params * (2 if half else 4), "gradients": n_params * (2 if half else 4),
+           "optimizer": n_params * 4 * slots, "activations": n_activations * (2 if half else 4)}
+    out["total"] = sum(out.values())
+    return out
+
+
+def _half_optimizer_state(n_params, n_activations, precision="float32", optimizer="adam"):
+    half = precision != "float32"
+    slots = {"sgd": 0, "momentum": 1, "adam": 2}[optimizer]
+    out = {"weights": n_params * (6 if half else 4), "gradients": n_params * (2 if half else 4),
+           "optimizer": n_params * (2 if half else 4) * slots, "activations": n_activations * (2 if half else 4)}
+    out["total"] = sum(out.values())
+    return out
+
+
+def _activations_not_halved(n_params, n_activations, precision="float32", optimizer="adam"):
+    half = precision != "float32"
+    slots = {"sgd": 0, "momentum": 1, "adam": 2}[optimizer]
+    out = {"weights": n_params * (6 if half else 4), "gradients": n_params * (2 if half else 4),
+           "optimizer": n_params * 4 * slots, "activations": n_activations * 4}
+    out["total"] = sum(out.values())
+    return out
+
+
+def _adam_one_slot(n_params, n_activations, precision="float32", optimizer="adam"):
+    half = precision != "float32"
+    slots = {"sgd": 0, "momentum": 1, "adam": 1}[optimizer]
+    out = {"weights": n_params * (6 if half else 4), "gradients": n_params * (2 if half else 4),
+           "optimizer": n_params * 4 * slots, "activations": n_activations * (2 if half else 4)}
+    out["total"] = sum(out.values())
+    return out
+
+
+function_exercise(
+    "10.training_memory",
+    title="bytes needed to train, in float32 and in mixed precision",
+    reference=training_memory,
+    cases=_MEMORY_CASES,
+    hints=[
+        "Go part by part, bytes per parameter: weights, gradients, optimizer slots; then bytes per "
+        "activation. Only the 16-bit parts shrink.",
+        "Mixed precision *adds* a 2-byte copy of the weights to the 4-byte float32 master weights (6 bytes "
+        "in all); gradients and activations are 2 bytes; Adam keeps 2 float32 slots (m and v), momentum 1, "
+        "SGD none — 4 bytes each, in every precision.",
+        "half = precision != 'float32'; weights = n_params * (6 if half else 4); gradients = n_params * "
+        "(2 if half else 4); optimizer = n_params * 4 * slots; activations = n_activations * (2 if half else 4); "
+        "total = the sum",
+    ],
+    wrong=[_no_master_copy, _half_optimizer_state, _activations_not_halved, _adam_one_slot],
+    section="10 · Memory",
 )

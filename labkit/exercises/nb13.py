@@ -1,166 +1,250 @@
-"""Exercises of 13_explainability: integrated gradients, a mask-overlap score, a LIME-style surrogate."""
+"""Exercises of 13_compression: fake quantization, magnitude masks, the sparsity schedule, the distillation loss."""
 import numpy as np
 
-from ..check import Exercise, Mismatch, compare, function_exercise, register
-from ..explain import integrated_gradients, local_surrogate, mask_overlap
+from ..check import function_exercise
+
+SECTION_Q = "13 · Quantization from scratch"
+SECTION_P = "13 · Magnitude pruning"
+SECTION_D = "13 · Knowledge distillation"
 
 
-# ---------------------------------------------------------------- 13.integrated_gradients
-def _softplus(z):
-    return np.logaddexp(0.0, z)
+# ------------------------------------------------------------------ 1. fake quantization
+def fake_quant(x, bits):
+    """Reference: affine (asymmetric) quantize-dequantize over x's own range, widened to contain 0."""
+    from ..compress import fake_quant as ref
+    return ref(x, bits)
 
 
-def _ig_cases():
-    """(label, grad_fn, x, baseline, exact IG) with closed-form answers."""
-    rng = np.random.default_rng(13)
-    cases = []
-    w = rng.normal(size=6)
-    x, b = rng.normal(size=6), np.zeros(6)
-    cases.append(("linear f(x) = w·x, zero baseline", lambda B, w=w: np.broadcast_to(w, B.shape).copy(),
-                  x, b, w * (x - b)))
-    x, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
-    cases.append(("f(x) = Σ x², non-zero baseline", lambda B: 2 * B, x, b, x ** 2 - b ** 2))
-    x, b = rng.normal(size=5) * 2, np.full(5, 0.5)
-    cases.append(("f(x) = Σ tanh(x), baseline 0.5", lambda B: 1 - np.tanh(B) ** 2, x, b, np.tanh(x) - np.tanh(b)))
-    w = rng.normal(size=8)
-    x, b = rng.normal(size=8) * 1.5, rng.normal(size=8) * 0.3
-    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-    grad = lambda B, w=w: sig(B @ w)[:, None] * w[None, :]  # noqa: E731
-    exact = w * (x - b) * (_softplus(w @ x) - _softplus(w @ b)) / (w @ (x - b))
-    cases.append(("f(x) = softplus(w·x), not separable", grad, x, b, exact))
-    return cases
-
-
-def _judge_ig(answer):
-    if not callable(answer):
-        raise Mismatch(f"expected a function, got {type(answer).__name__}")
-    for i, (label, grad_fn, x, b, exact) in enumerate(_ig_cases(), 1):
-        got = answer(grad_fn, x.copy(), b.copy(), steps=256)
-        try:
-            compare(got, exact, atol=2e-2, rtol=1e-2, path="attributions")
-        except Mismatch as exc:
-            raise Mismatch(f"case {i} ({label}, x of shape {x.shape}): {exc}") from None
-
-
-register(Exercise(
-    id="13.integrated_gradients",
-    title="integrated gradients along the straight path",
-    judge=_judge_ig,
-    reference=integrated_gradients,
-    wrong=[
-        lambda grad_fn, x, baseline, steps=64: grad_fn(x[None])[0] * (x - baseline),      # gradient × input only
-        lambda grad_fn, x, baseline, steps=64: grad_fn(                                     # forgot × (x − baseline)
-            baseline[None] + ((np.arange(steps) + 0.5) / steps).reshape((-1,) + (1,) * x.ndim) * (x - baseline)[None]
-        ).mean(0),
-        lambda grad_fn, x, baseline, steps=64: x * grad_fn(                                 # path starts at 0
-            ((np.arange(steps) + 0.5) / steps).reshape((-1,) + (1,) * x.ndim) * x[None]).mean(0),
-        lambda grad_fn, x, baseline, steps=64: (x - baseline) * grad_fn(                    # sum, not mean
-            baseline[None] + ((np.arange(steps) + 0.5) / steps).reshape((-1,) + (1,) * x.ndim) * (x - baseline)[None]
-        ).sum(0),
-    ],
-    hints=[
-        "Build `steps` points on the straight line from the baseline to x: baseline + α·(x − baseline) with "
-        "α between 0 and 1, stacked into one batch of shape (steps, *x.shape), and call grad_fn once on it.",
-        "Average the gradients over the path (axis 0), then multiply element-wise by (x − baseline). The "
-        "attributions should then sum to f(x) − f(baseline).",
-        "alphas = (np.arange(steps) + 0.5) / steps; path = baseline + alphas.reshape((-1,) + (1,) * x.ndim) * "
-        "(x - baseline); return (x - baseline) * grad_fn(path).mean(axis=0)",
-    ],
-    section="13 · Integrated gradients",
-))
-
-
-# ---------------------------------------------------------------- 13.mask_overlap
-def _overlap_cases():
-    rng = np.random.default_rng(7)
-    yy, xx = np.mgrid[0:12, 0:12]
-    disc = (yy - 5) ** 2 + (xx - 6) ** 2 <= 9
-    square = (abs(yy - 8) <= 2) & (abs(xx - 3) <= 2)
-    signed = rng.normal(size=(12, 12)) + 2.0 * disc
+def _fq_cases():
+    rng = np.random.default_rng(11)
     return [
-        {"args": (np.where(disc, 1.0, 0.25), disc), "label": "(positive map)"},
-        {"args": (signed, disc), "label": "(signed attribution: negatives are evidence *against*)"},
-        {"args": (rng.normal(size=(12, 12)) + 1.5 * square, square), "label": "(small object)"},
-        {"args": (np.abs(rng.normal(size=(10, 14))), rng.random((10, 14)) < 0.5), "label": "(non-square)"},
-        {"args": (-np.abs(rng.normal(size=(6, 6))), np.eye(6, dtype=bool)), "label": "(nothing positive)"},
+        (np.array([-1.0, -0.3, 0.0, 0.2, 0.5, 1.5]), 2),
+        {"args": (rng.normal(0.2, 1.0, 200), 4), "label": "(weights-like, 4 bits)"},
+        {"args": (rng.uniform(0.5, 3.0, 50), 3), "label": "(all positive: the range must still contain 0)"},
+        {"args": (rng.normal(0.0, 0.05, (8, 16)), 8), "label": "(a 2-D kernel, 8 bits)"},
     ]
 
 
+def _fq_levels_2pow(x, bits):  # scale uses 2**bits steps instead of 2**bits - 1
+    x = np.asarray(x, float)
+    lo, hi = min(x.min(), 0.0), max(x.max(), 0.0)
+    scale = (hi - lo) / 2 ** bits
+    zp = round(-lo / scale)
+    return scale * (np.clip(np.round(x / scale) + zp, 0, 2 ** bits - 1) - zp)
+
+
+def _fq_floor(x, bits):  # truncates instead of rounding to the nearest level
+    x = np.asarray(x, float)
+    lo, hi = min(x.min(), 0.0), max(x.max(), 0.0)
+    scale = (hi - lo) / (2 ** bits - 1)
+    zp = round(-lo / scale)
+    return scale * (np.clip(np.floor(x / scale) + zp, 0, 2 ** bits - 1) - zp)
+
+
+def _fq_no_zero(x, bits):  # uses [min, max] without widening it to contain 0
+    x = np.asarray(x, float)
+    lo, hi = x.min(), x.max()
+    scale = (hi - lo) / (2 ** bits - 1)
+    return np.round((x - lo) / scale) * scale + lo
+
+
+def _fq_symmetric(x, bits):  # symmetric around 0: wastes levels on a skewed range
+    x = np.asarray(x, float)
+    scale = np.abs(x).max() / (2 ** (bits - 1) - 1)
+    return np.clip(np.round(x / scale), -(2 ** (bits - 1) - 1), 2 ** (bits - 1) - 1) * scale
+
+
 function_exercise(
-    "13.mask_overlap",
-    title="share of the positive attribution on the object",
-    reference=mask_overlap,
-    cases=_overlap_cases,
-    atol=1e-9, rtol=1e-7,
+    "13.fake_quant",
+    title="affine quantize-dequantize (scale and zero point)",
+    reference=fake_quant,
+    cases=_fq_cases,
+    atol=1e-9,
     hints=[
-        "Only positive attribution counts as evidence *for* the class: clip negatives to 0 first (np.maximum).",
-        "Divide the positive attribution inside the mask by the total positive attribution — not by the mask's "
-        "area — and return 0.0 when nothing is positive.",
-        "pos = np.maximum(attr, 0); total = pos.sum(); return float(pos[mask].sum() / total) if total > 0 else 0.0",
+        "Widen the range to contain 0: lo = min(x.min(), 0), hi = max(x.max(), 0). There are 2**bits levels, "
+        "so 2**bits - 1 steps between lo and hi.",
+        "scale = (hi - lo) / (2**bits - 1); zero_point = round(-lo / scale) (an integer, so 0.0 is exact); "
+        "q = clip(round(x / scale) + zero_point, 0, 2**bits - 1).",
+        "return scale * (q - zero_point)",
     ],
-    wrong=[
-        lambda attr, mask: float(np.abs(attr)[mask].sum() / np.abs(attr).sum()),            # |attr| not positive part
-        lambda attr, mask: float(attr[mask].sum() / attr.sum()) if attr.sum() else 0.0,     # no clipping
-        lambda attr, mask: float(np.maximum(attr, 0)[mask].mean() / np.maximum(attr, 0).mean())
-        if np.maximum(attr, 0).sum() > 0 else 0.0,                                          # ratio of means
-        lambda attr, mask: float((attr[mask] > 0).mean()),                                  # share of mask pixels > 0
-    ],
-    section="13 · Scoring explanations",
+    wrong=[_fq_levels_2pow, _fq_floor, _fq_no_zero, _fq_symmetric],
+    section=SECTION_Q,
 )
 
 
-# ---------------------------------------------------------------- 13.local_surrogate
-def _surrogate_cases():
+# ------------------------------------------------------------------ 2. magnitude mask
+def magnitude_mask(w, sparsity):
+    """Reference: zero the round(sparsity * size) weights of smallest magnitude (ties: earlier index first)."""
+    from ..compress import magnitude_mask as ref
+    return ref(np.asarray(w, dtype=np.float64), sparsity)
+
+
+def _mm_cases():
     rng = np.random.default_rng(3)
-    out = []
-    for n, d, alpha in [(200, 8, 1.0), (120, 5, 0.3), (300, 12, 2.0)]:
-        Z = rng.integers(0, 2, (n, d)).astype(float)
-        Z[0] = 1.0  # the instance itself: every segment on
-        true = rng.normal(size=d)
-        y = 0.4 + Z @ true + 0.1 * rng.normal(size=n)
-        dist = 1 - Z.mean(1)
-        w = np.sqrt(np.exp(-dist ** 2 / 0.25 ** 2))
-        out.append({"args": (Z, y, w), "kwargs": {"alpha": alpha}, "label": f"(n={n}, d={d}, alpha={alpha})"})
-    return out
+    return [
+        (np.array([0.5, -2.0, 0.1, -0.05, 1.0, -0.7, 0.3]), 0.5),
+        {"args": (rng.normal(0, 1, (6, 5)), 0.8), "label": "(a 6×5 kernel at 80 %)"},
+        {"args": (rng.normal(0, 1, (4, 10)) * np.array([[10.0], [1.0], [0.1], [1.0]]), 0.5),
+         "label": "(rows on different scales: the threshold is over the whole tensor)"},
+        (rng.normal(0, 1, 12), 0.0),
+    ]
 
 
-def _unweighted(Z, y, weights, alpha=1.0):
-    return local_surrogate(Z, y, np.ones(len(Z)), alpha)
+def _mm_signed(w, s):  # ranks by value, not magnitude: prunes large negative weights
+    w = np.asarray(w, float)
+    k = int(round(s * w.size))
+    m = np.ones(w.size)
+    m[np.argsort(w.ravel(), kind="stable")[:k]] = 0
+    return m.reshape(w.shape)
 
 
-def _penalised_intercept(Z, y, weights, alpha=1.0):
-    A = np.c_[np.ones(len(Z)), Z]
-    w = weights
-    coef = np.linalg.solve(A.T @ (w[:, None] * A) + alpha * np.eye(A.shape[1]), A.T @ (w * y))
-    return coef[1:], float(coef[0])
+def _mm_inverted(w, s):  # keeps the smallest weights instead of the largest
+    w = np.asarray(w, float)
+    k = int(round(s * w.size))
+    m = np.zeros(w.size)
+    m[np.argsort(np.abs(w).ravel(), kind="stable")[:w.size - k]] = 1
+    return m.reshape(w.shape)
 
 
-def _no_intercept(Z, y, weights, alpha=1.0):
-    w = weights
-    coef = np.linalg.solve(Z.T @ (w[:, None] * Z) + alpha * np.eye(Z.shape[1]), Z.T @ (w * y))
-    return coef, 0.0
+def _mm_per_row(w, s):  # one threshold per row instead of one per tensor
+    w = np.atleast_2d(np.asarray(w, float))
+    out = np.ones_like(w)
+    for i, row in enumerate(w):
+        k = int(round(s * row.size))
+        out[i, np.argsort(np.abs(row), kind="stable")[:k]] = 0
+    return out.reshape(np.shape(np.asarray(w)))
+
+
+def _mm_truncate(w, s):  # int() instead of round(): prunes one weight too few at 50 % of 7
+    w = np.asarray(w, float)
+    k = int(s * w.size)
+    m = np.ones(w.size)
+    m[np.argsort(np.abs(w).ravel(), kind="stable")[:k]] = 0
+    return m.reshape(w.shape)
 
 
 function_exercise(
-    "13.local_surrogate",
-    title="LIME's local linear surrogate (weighted ridge)",
-    reference=local_surrogate,
-    cases=_surrogate_cases,
-    atol=1e-6, rtol=1e-6,
+    "13.magnitude_mask",
+    title="magnitude pruning mask",
+    reference=magnitude_mask,
+    cases=_mm_cases,
     hints=[
-        "It is ridge regression where each perturbed sample counts with its weight: minimise "
-        "Σ wᵢ (yᵢ − b − zᵢ·c)² + alpha·‖c‖². The intercept b is not penalised.",
-        "Centre Z and y with their *weighted* means, solve (Zcᵀ W Zc + alpha·I) c = Zcᵀ W yc, then "
-        "b = ȳ − z̄·c.",
-        "zm = w @ Z / w.sum(); ym = w @ y / w.sum(); Zc, yc = Z - zm, y - ym; "
-        "c = np.linalg.solve(Zc.T @ (w[:, None] * Zc) + alpha * np.eye(Z.shape[1]), Zc.T @ (w * yc)); "
-        "return c, ym - zm @ c",
+        "Rank the weights by |w| over the whole tensor (flatten it), not by their signed value and not row by row.",
+        "k = round(sparsity * w.size) weights are pruned: the k smallest |w|. np.argsort(np.abs(w).ravel(), "
+        "kind='stable')[:k] gives their flat indices.",
+        "m = np.ones(w.size); m[np.argsort(np.abs(w).ravel(), kind='stable')[:k]] = 0; return m.reshape(w.shape)",
     ],
-    wrong=[
-        _unweighted,                                                                 # ignores proximity weights
-        _penalised_intercept,                                                        # ridge shrinks the intercept
-        _no_intercept,                                                               # no intercept at all
-        lambda Z, y, weights, alpha=1.0: local_surrogate(Z, y, weights, 0.0),       # forgot the ridge penalty
+    wrong=[_mm_signed, _mm_inverted, _mm_per_row, _mm_truncate],
+    section=SECTION_P,
+)
+
+
+# ------------------------------------------------------------------ 3. sparsity schedule
+def polynomial_sparsity(step, begin_step, end_step, initial, final, power=3):
+    """Reference: final + (initial - final) * (1 - t)**power with t clipped to [0, 1]."""
+    from ..compress import polynomial_sparsity as ref
+    return ref(step, begin_step, end_step, initial, final, power)
+
+
+_PS_CASES = [(s, 10, 110, 0.0, 0.8) for s in (0, 10, 35, 60, 109, 110, 200)] + [
+    {"args": (50, 0, 100, 0.2, 0.9), "kwargs": {"power": 2}, "label": "(initial 0.2, power 2)"},
+]
+
+
+def _ps_linear(step, begin_step, end_step, initial, final, power=3):  # ignores the power
+    t = min(max((step - begin_step) / (end_step - begin_step), 0.0), 1.0)
+    return initial + (final - initial) * t
+
+
+def _ps_no_clip(step, begin_step, end_step, initial, final, power=3):  # keeps changing after end_step
+    t = max((step - begin_step) / (end_step - begin_step), 0.0)
+    return final + (initial - final) * (1 - t) ** power
+
+
+def _ps_slow_start(step, begin_step, end_step, initial, final, power=3):  # t**power: prunes late, not early
+    t = min(max((step - begin_step) / (end_step - begin_step), 0.0), 1.0)
+    return initial + (final - initial) * t ** power
+
+
+function_exercise(
+    "13.polynomial_sparsity",
+    title="polynomial sparsity schedule",
+    reference=polynomial_sparsity,
+    cases=_PS_CASES,
+    hints=[
+        "Progress t = (step - begin_step) / (end_step - begin_step), clipped to [0, 1] so the schedule holds "
+        "before begin_step and after end_step.",
+        "Prune fast at first, slowly at the end: sparsity = final + (initial - final) * (1 - t)**power.",
+        "t = min(max((step - begin_step) / (end_step - begin_step), 0), 1); "
+        "return final + (initial - final) * (1 - t) ** power",
     ],
-    section="13 · LIME",
+    wrong=[_ps_linear, _ps_no_clip, _ps_slow_start],
+    section=SECTION_P,
+)
+
+
+# ------------------------------------------------------------------ 4. distillation loss
+def _log_softmax(z):
+    z = np.asarray(z, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def distill_loss(student_logits, teacher_logits, T):
+    """Reference: T² · mean over the batch of KL(softmax(teacher/T) ‖ softmax(student/T)), stable."""
+    log_pt = _log_softmax(np.asarray(teacher_logits, float) / T)
+    log_ps = _log_softmax(np.asarray(student_logits, float) / T)
+    return float(T * T * np.mean(np.sum(np.exp(log_pt) * (log_pt - log_ps), axis=-1)))
+
+
+def _dl_cases():
+    rng = np.random.default_rng(7)
+    s, t = rng.normal(0, 2, (16, 10)), rng.normal(0, 4, (16, 10))
+    return [
+        (s, t, 1.0),
+        (s, t, 4.0),
+        {"args": (rng.normal(0, 1, (5, 3)), rng.normal(0, 1, (5, 3)), 2.0), "label": "(3 classes)"},
+        {"args": (np.array([[1000.0, 0.0, -1000.0]]), np.array([[990.0, 5.0, 0.0]]), 2.0),
+         "label": "(huge logits: needs a stable log-softmax)"},
+    ]
+
+
+def _dl_no_t2(s, t, T):  # forgets the T² factor that keeps gradients comparable across temperatures
+    return distill_loss(s, t, T) / (T * T)
+
+
+def _dl_reversed(s, t, T):  # KL(student ‖ teacher): the wrong direction
+    return distill_loss(t, s, T)
+
+
+def _dl_teacher_unsoftened(s, t, T):  # divides only the student's logits by T
+    log_pt = _log_softmax(np.asarray(t, float))
+    log_ps = _log_softmax(np.asarray(s, float) / T)
+    return float(T * T * np.mean(np.sum(np.exp(log_pt) * (log_pt - log_ps), axis=-1)))
+
+
+def _dl_naive(s, t, T):  # softmax without subtracting the max: overflows on large logits
+    with np.errstate(all="ignore"):
+        ps = np.exp(np.asarray(s, float) / T)
+        ps = ps / ps.sum(-1, keepdims=True)
+        pt = np.exp(np.asarray(t, float) / T)
+        pt = pt / pt.sum(-1, keepdims=True)
+        return float(T * T * np.mean(np.sum(pt * (np.log(pt) - np.log(ps)), axis=-1)))
+
+
+function_exercise(
+    "13.distill_loss",
+    title="the distillation loss T²·KL(teacher ‖ student)",
+    reference=distill_loss,
+    cases=_dl_cases,
+    atol=1e-8,
+    hints=[
+        "Soften both: p_teacher = softmax(teacher_logits / T), and the student's log-probabilities "
+        "log_softmax(student_logits / T). KL(p ‖ q) = Σ p (log p − log q), summed over classes, averaged over the batch.",
+        "Compute log-softmax stably: z = z − z.max(-1, keepdims=True); log_softmax = z − log Σ exp z. "
+        "Multiply the mean KL by T² so that gradient sizes do not shrink as 1/T².",
+        "lt, ls = log_softmax(t / T), log_softmax(s / T); return T*T * np.mean(np.sum(np.exp(lt) * (lt - ls), -1))",
+    ],
+    wrong=[_dl_no_t2, _dl_reversed, _dl_teacher_unsoftened, _dl_naive],
+    section=SECTION_D,
 )

@@ -1,254 +1,166 @@
-"""Exercises of 16_interview_prep: the coding drills (stable softmax, Adam step, conv output size, MLP backprop)."""
+"""Exercises of 16_explainability: integrated gradients, a mask-overlap score, a LIME-style surrogate."""
 import numpy as np
 
-from ..check import function_exercise, register
-
-SECTION = "16 · Coding drills"
-
-
-# ------------------------------------------------------------------ 1. stable softmax
-def softmax(z, axis=-1):
-    """Reference: subtract the max along the axis, exponentiate, normalize along the same axis."""
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+from ..check import Exercise, Mismatch, compare, function_exercise, register
+from ..explain import integrated_gradients, local_surrogate, mask_overlap
 
 
-def _softmax_cases():
-    rng = np.random.default_rng(16)
-    return [
-        (np.array([1.0, 2.0, 3.0]),),
-        {"args": (rng.normal(size=(4, 5)),), "label": "(a batch of rows)"},
-        {"args": (np.array([[1000.0, 1001.0, 999.0], [-5.0, 0.0, 5.0]]),), "label": "(huge logits in one row)"},
-        {"args": (rng.normal(size=(3, 4)) * 3,), "kwargs": {"axis": 0}, "label": "(along axis 0)"},
-        {"args": (rng.normal(size=(2, 3, 4)),), "label": "(3-D: last axis)"},
-    ]
+# ---------------------------------------------------------------- 13.integrated_gradients
+def _softplus(z):
+    return np.logaddexp(0.0, z)
 
 
-def _softmax_naive(z, axis=-1):
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = np.exp(z)  # overflows for large logits
-        return e / e.sum(axis=axis, keepdims=True)
-
-
-def _softmax_global_max(z, axis=-1):
-    with np.errstate(invalid="ignore", divide="ignore"):
-        e = np.exp(z - np.max(z))  # one max for the whole array: other rows underflow to 0/0
-        return e / e.sum(axis=axis, keepdims=True)
-
-
-def _softmax_wrong_axis(z, axis=-1):
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum()  # normalizes over everything, not per row
-
-
-function_exercise(
-    "16.stable_softmax",
-    title="numerically stable softmax",
-    reference=softmax,
-    cases=_softmax_cases,
-    hints=[
-        "exp(1000) overflows to inf. Softmax does not change if you subtract the same number from every logit "
-        "of a row — subtract the row's maximum.",
-        "Take the max and the sum along `axis` only, with keepdims=True so they broadcast back.",
-        "e = np.exp(z - z.max(axis=axis, keepdims=True)); return e / e.sum(axis=axis, keepdims=True)",
-    ],
-    wrong=[_softmax_naive, _softmax_global_max, _softmax_wrong_axis],
-    section=SECTION,
-)
-
-
-# ------------------------------------------------------------------ 2. Adam step
-def adam_step(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """Reference: one Adam update (Kingma & Ba, 2015); t counts steps from 1. Returns (w, m, v)."""
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    m_hat = m / (1 - beta1 ** t)
-    v_hat = v / (1 - beta2 ** t)
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
-
-
-def _adam_cases():
-    rng = np.random.default_rng(1)
-    w, g = rng.normal(size=5), rng.normal(size=5)
-    return [
-        {"args": (w, g, np.zeros(5), np.zeros(5), 1), "label": "(first step)"},
-        {"args": (w, g, rng.normal(size=5) * 0.1, rng.random(5) * 0.01, 3), "kwargs": {"lr": 0.01},
-         "label": "(third step)"},
-        {"args": (w, g * 100, rng.normal(size=5), rng.random(5), 50), "kwargs": {"beta1": 0.8, "beta2": 0.99},
-         "label": "(custom betas, step 50)"},
-    ]
-
-
-def _adam_no_bias_correction(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    return w - lr * m / (np.sqrt(v) + eps), m, v
-
-
-def _adam_v_without_square(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * np.abs(g)  # |g| instead of g²
-    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
-
-
-def _adam_bias_t_plus_one(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    m_hat, v_hat = m / (1 - beta1 ** (t + 1)), v / (1 - beta2 ** (t + 1))  # off by one step
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
-
-
-function_exercise(
-    "16.adam_step",
-    title="one Adam update",
-    reference=adam_step,
-    cases=_adam_cases,
-    atol=1e-9, rtol=1e-7,
-    hints=[
-        "Update the two moving averages first: m with the gradient (beta1), v with the SQUARED gradient (beta2).",
-        "Both averages start at 0, so early on they are biased toward 0: divide by (1 - beta1**t) and "
-        "(1 - beta2**t), with t = 1 on the first step.",
-        "m = beta1*m + (1-beta1)*g; v = beta2*v + (1-beta2)*g*g; m_hat = m/(1-beta1**t); v_hat = v/(1-beta2**t); "
-        "return w - lr*m_hat/(np.sqrt(v_hat)+eps), m, v",
-    ],
-    wrong=[_adam_no_bias_correction, _adam_v_without_square, _adam_bias_t_plus_one],
-    section=SECTION,
-)
-
-
-# ------------------------------------------------------------------ 3. conv output size
-def conv_output_size(n, k, stride=1, padding=0, dilation=1):
-    """Reference: floor((n + 2·padding − dilation·(k − 1) − 1) / stride) + 1."""
-    return (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
-
-
-_CONV_CASES = [
-    (32, 3), (32, 3, 1, 1), (28, 5, 2), (224, 7, 2, 3), (7, 3, 2, 0), (10, 3, 3, 1),
-    {"args": (32, 3), "kwargs": {"dilation": 2}, "label": "(dilated)"},
-    {"args": (65, 4), "kwargs": {"stride": 4, "padding": 2, "dilation": 3}, "label": "(everything at once)"},
-    (1, 1), (9, 9),
-]
-
-
-def _conv_no_plus_one(n, k, stride=1, padding=0, dilation=1):
-    return (n + 2 * padding - dilation * (k - 1) - 1) // stride
-
-
-def _conv_ignores_dilation(n, k, stride=1, padding=0, dilation=1):
-    return (n + 2 * padding - k) // stride + 1
-
-
-def _conv_ceil(n, k, stride=1, padding=0, dilation=1):
-    return int(np.ceil((n + 2 * padding - dilation * (k - 1) - 1) / stride)) + 1
-
-
-def _conv_single_padding(n, k, stride=1, padding=0, dilation=1):
-    return (n + padding - dilation * (k - 1) - 1) // stride + 1
-
-
-def _as_1d(fn):
-    # check.compare cannot see a mismatch between two 0-d integer arrays, so compare 1-element arrays
-    if not callable(fn):
-        return fn
-    return lambda *a, **k: np.atleast_1d(np.asarray(fn(*a, **k)))
-
-
-_conv_ex = function_exercise(
-    "16.conv_output_shape",
-    title="output size of a convolution",
-    reference=_as_1d(conv_output_size),
-    cases=_CONV_CASES,
-    hints=[
-        "A dilated kernel covers dilation·(k − 1) + 1 input positions; padding adds `padding` on BOTH sides.",
-        "Count how many start positions fit: the last window must end inside the padded input, and a window "
-        "that would run past the end is dropped — round DOWN (floor), then add 1 for the first position.",
-        "return (n + 2*padding - dilation*(k - 1) - 1) // stride + 1",
-    ],
-    wrong=[_conv_no_plus_one, _conv_ignores_dilation, _conv_ceil, _conv_single_padding],
-    section=SECTION,
-    register_it=False,
-)
-_conv_judge = _conv_ex.judge
-_conv_ex.judge = lambda answer: _conv_judge(_as_1d(answer))
-_conv_ex.reference = conv_output_size
-register(_conv_ex)
-
-
-# ------------------------------------------------------------------ 4. backprop of a tiny MLP
-def mlp_loss_and_grads(params, X, y):
-    """Reference: x → relu(x W1 + b1) → W2 + b2 → mean softmax cross-entropy; returns (loss, grads dict)."""
-    W1, b1, W2, b2 = (np.asarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2"))
-    n = X.shape[0]
-    a = X @ W1 + b1
-    h = np.maximum(a, 0.0)
-    z = h @ W2 + b2
-    p = softmax(z)
-    loss = float(-np.mean(np.log(p[np.arange(n), y])))
-    dz = p.copy()
-    dz[np.arange(n), y] -= 1.0
-    dz /= n
-    dh = dz @ W2.T
-    da = dh * (a > 0)
-    return loss, {"W1": X.T @ da, "b1": da.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
-
-
-def _mlp_cases():
-    rng = np.random.default_rng(3)
+def _ig_cases():
+    """(label, grad_fn, x, baseline, exact IG) with closed-form answers."""
+    rng = np.random.default_rng(13)
     cases = []
-    for n, d, hdim, c in [(4, 3, 5, 2), (16, 6, 8, 4), (1, 2, 3, 3)]:
-        params = {"W1": rng.normal(size=(d, hdim)) * 0.7, "b1": rng.normal(size=hdim) * 0.1,
-                  "W2": rng.normal(size=(hdim, c)) * 0.7, "b2": rng.normal(size=c) * 0.1}
-        cases.append({"args": (params, rng.normal(size=(n, d)), rng.integers(0, c, n)),
-                      "label": f"(batch {n}, {d}→{hdim}→{c})"})
+    w = rng.normal(size=6)
+    x, b = rng.normal(size=6), np.zeros(6)
+    cases.append(("linear f(x) = w·x, zero baseline", lambda B, w=w: np.broadcast_to(w, B.shape).copy(),
+                  x, b, w * (x - b)))
+    x, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    cases.append(("f(x) = Σ x², non-zero baseline", lambda B: 2 * B, x, b, x ** 2 - b ** 2))
+    x, b = rng.normal(size=5) * 2, np.full(5, 0.5)
+    cases.append(("f(x) = Σ tanh(x), baseline 0.5", lambda B: 1 - np.tanh(B) ** 2, x, b, np.tanh(x) - np.tanh(b)))
+    w = rng.normal(size=8)
+    x, b = rng.normal(size=8) * 1.5, rng.normal(size=8) * 0.3
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    grad = lambda B, w=w: sig(B @ w)[:, None] * w[None, :]  # noqa: E731
+    exact = w * (x - b) * (_softplus(w @ x) - _softplus(w @ b)) / (w @ (x - b))
+    cases.append(("f(x) = softplus(w·x), not separable", grad, x, b, exact))
     return cases
 
 
-def _mlp_sum_not_mean(params, X, y):
-    loss, g = mlp_loss_and_grads(params, X, y)
-    return loss, {k: v * X.shape[0] for k, v in g.items()}  # forgot the 1/batch of the mean
+def _judge_ig(answer):
+    if not callable(answer):
+        raise Mismatch(f"expected a function, got {type(answer).__name__}")
+    for i, (label, grad_fn, x, b, exact) in enumerate(_ig_cases(), 1):
+        got = answer(grad_fn, x.copy(), b.copy(), steps=256)
+        try:
+            compare(got, exact, atol=2e-2, rtol=1e-2, path="attributions")
+        except Mismatch as exc:
+            raise Mismatch(f"case {i} ({label}, x of shape {x.shape}): {exc}") from None
 
 
-def _mlp_no_relu_mask(params, X, y):
-    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
-    n = X.shape[0]
-    h = np.maximum(X @ W1 + b1, 0.0)
-    p = softmax(h @ W2 + b2)
-    loss = float(-np.mean(np.log(p[np.arange(n), y])))
-    dz = p.copy()
-    dz[np.arange(n), y] -= 1.0
-    dz /= n
-    da = dz @ W2.T  # relu's derivative forgotten
-    return loss, {"W1": X.T @ da, "b1": da.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
+register(Exercise(
+    id="16.integrated_gradients",
+    title="integrated gradients along the straight path",
+    judge=_judge_ig,
+    reference=integrated_gradients,
+    wrong=[
+        lambda grad_fn, x, baseline, steps=64: grad_fn(x[None])[0] * (x - baseline),      # gradient × input only
+        lambda grad_fn, x, baseline, steps=64: grad_fn(                                     # forgot × (x − baseline)
+            baseline[None] + ((np.arange(steps) + 0.5) / steps).reshape((-1,) + (1,) * x.ndim) * (x - baseline)[None]
+        ).mean(0),
+        lambda grad_fn, x, baseline, steps=64: x * grad_fn(                                 # path starts at 0
+            ((np.arange(steps) + 0.5) / steps).reshape((-1,) + (1,) * x.ndim) * x[None]).mean(0),
+        lambda grad_fn, x, baseline, steps=64: (x - baseline) * grad_fn(                    # sum, not mean
+            baseline[None] + ((np.arange(steps) + 0.5) / steps).reshape((-1,) + (1,) * x.ndim) * (x - baseline)[None]
+        ).sum(0),
+    ],
+    hints=[
+        "Build `steps` points on the straight line from the baseline to x: baseline + α·(x − baseline) with "
+        "α between 0 and 1, stacked into one batch of shape (steps, *x.shape), and call grad_fn once on it.",
+        "Average the gradients over the path (axis 0), then multiply element-wise by (x − baseline). The "
+        "attributions should then sum to f(x) − f(baseline).",
+        "alphas = (np.arange(steps) + 0.5) / steps; path = baseline + alphas.reshape((-1,) + (1,) * x.ndim) * "
+        "(x - baseline); return (x - baseline) * grad_fn(path).mean(axis=0)",
+    ],
+    section="16 · Integrated gradients",
+))
 
 
-def _mlp_no_onehot(params, X, y):
-    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
-    n = X.shape[0]
-    a = X @ W1 + b1
-    h = np.maximum(a, 0.0)
-    p = softmax(h @ W2 + b2)
-    loss = float(-np.mean(np.log(p[np.arange(n), y])))
-    dz = p / n  # dL/dz is p − onehot(y), not p
-    da = (dz @ W2.T) * (a > 0)
-    return loss, {"W1": X.T @ da, "b1": da.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
+# ---------------------------------------------------------------- 13.mask_overlap
+def _overlap_cases():
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:12, 0:12]
+    disc = (yy - 5) ** 2 + (xx - 6) ** 2 <= 9
+    square = (abs(yy - 8) <= 2) & (abs(xx - 3) <= 2)
+    signed = rng.normal(size=(12, 12)) + 2.0 * disc
+    return [
+        {"args": (np.where(disc, 1.0, 0.25), disc), "label": "(positive map)"},
+        {"args": (signed, disc), "label": "(signed attribution: negatives are evidence *against*)"},
+        {"args": (rng.normal(size=(12, 12)) + 1.5 * square, square), "label": "(small object)"},
+        {"args": (np.abs(rng.normal(size=(10, 14))), rng.random((10, 14)) < 0.5), "label": "(non-square)"},
+        {"args": (-np.abs(rng.normal(size=(6, 6))), np.eye(6, dtype=bool)), "label": "(nothing positive)"},
+    ]
 
 
 function_exercise(
-    "16.mlp_backprop",
-    title="backprop through a one-hidden-layer MLP",
-    reference=mlp_loss_and_grads,
-    cases=_mlp_cases,
+    "16.mask_overlap",
+    title="share of the positive attribution on the object",
+    reference=mask_overlap,
+    cases=_overlap_cases,
     atol=1e-9, rtol=1e-7,
     hints=[
-        "Forward: a = X W1 + b1, h = relu(a), z = h W2 + b2, p = softmax(z), loss = mean of −log p[i, y_i]. "
-        "Backward starts at dL/dz = (p − onehot(y)) / batch.",
-        "Then dW2 = hᵀ dz, db2 = Σ_batch dz, dh = dz W2ᵀ, da = dh · (a > 0) (relu's derivative), dW1 = Xᵀ da, "
-        "db1 = Σ_batch da.",
-        "dz = p.copy(); dz[np.arange(n), y] -= 1; dz /= n; dh = dz @ W2.T; da = dh * (a > 0); "
-        "return loss, {'W1': X.T @ da, 'b1': da.sum(0), 'W2': h.T @ dz, 'b2': dz.sum(0)}",
+        "Only positive attribution counts as evidence *for* the class: clip negatives to 0 first (np.maximum).",
+        "Divide the positive attribution inside the mask by the total positive attribution — not by the mask's "
+        "area — and return 0.0 when nothing is positive.",
+        "pos = np.maximum(attr, 0); total = pos.sum(); return float(pos[mask].sum() / total) if total > 0 else 0.0",
     ],
-    wrong=[_mlp_sum_not_mean, _mlp_no_relu_mask, _mlp_no_onehot],
-    section=SECTION,
+    wrong=[
+        lambda attr, mask: float(np.abs(attr)[mask].sum() / np.abs(attr).sum()),            # |attr| not positive part
+        lambda attr, mask: float(attr[mask].sum() / attr.sum()) if attr.sum() else 0.0,     # no clipping
+        lambda attr, mask: float(np.maximum(attr, 0)[mask].mean() / np.maximum(attr, 0).mean())
+        if np.maximum(attr, 0).sum() > 0 else 0.0,                                          # ratio of means
+        lambda attr, mask: float((attr[mask] > 0).mean()),                                  # share of mask pixels > 0
+    ],
+    section="16 · Scoring explanations",
+)
+
+
+# ---------------------------------------------------------------- 13.local_surrogate
+def _surrogate_cases():
+    rng = np.random.default_rng(3)
+    out = []
+    for n, d, alpha in [(200, 8, 1.0), (120, 5, 0.3), (300, 12, 2.0)]:
+        Z = rng.integers(0, 2, (n, d)).astype(float)
+        Z[0] = 1.0  # the instance itself: every segment on
+        true = rng.normal(size=d)
+        y = 0.4 + Z @ true + 0.1 * rng.normal(size=n)
+        dist = 1 - Z.mean(1)
+        w = np.sqrt(np.exp(-dist ** 2 / 0.25 ** 2))
+        out.append({"args": (Z, y, w), "kwargs": {"alpha": alpha}, "label": f"(n={n}, d={d}, alpha={alpha})"})
+    return out
+
+
+def _unweighted(Z, y, weights, alpha=1.0):
+    return local_surrogate(Z, y, np.ones(len(Z)), alpha)
+
+
+def _penalised_intercept(Z, y, weights, alpha=1.0):
+    A = np.c_[np.ones(len(Z)), Z]
+    w = weights
+    coef = np.linalg.solve(A.T @ (w[:, None] * A) + alpha * np.eye(A.shape[1]), A.T @ (w * y))
+    return coef[1:], float(coef[0])
+
+
+def _no_intercept(Z, y, weights, alpha=1.0):
+    w = weights
+    coef = np.linalg.solve(Z.T @ (w[:, None] * Z) + alpha * np.eye(Z.shape[1]), Z.T @ (w * y))
+    return coef, 0.0
+
+
+function_exercise(
+    "16.local_surrogate",
+    title="LIME's local linear surrogate (weighted ridge)",
+    reference=local_surrogate,
+    cases=_surrogate_cases,
+    atol=1e-6, rtol=1e-6,
+    hints=[
+        "It is ridge regression where each perturbed sample counts with its weight: minimise "
+        "Σ wᵢ (yᵢ − b − zᵢ·c)² + alpha·‖c‖². The intercept b is not penalised.",
+        "Centre Z and y with their *weighted* means, solve (Zcᵀ W Zc + alpha·I) c = Zcᵀ W yc, then "
+        "b = ȳ − z̄·c.",
+        "zm = w @ Z / w.sum(); ym = w @ y / w.sum(); Zc, yc = Z - zm, y - ym; "
+        "c = np.linalg.solve(Zc.T @ (w[:, None] * Zc) + alpha * np.eye(Z.shape[1]), Zc.T @ (w * yc)); "
+        "return c, ym - zm @ c",
+    ],
+    wrong=[
+        _unweighted,                                                                 # ignores proximity weights
+        _penalised_intercept,                                                        # ridge shrinks the intercept
+        _no_intercept,                                                               # no intercept at all
+        lambda Z, y, weights, alpha=1.0: local_surrogate(Z, y, weights, 0.0),       # forgot the ridge penalty
+    ],
+    section="16 · LIME",
 )

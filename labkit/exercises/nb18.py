@@ -1,12 +1,12 @@
-"""Exercises of 15_drift_monitoring: PSI, a drift alert rule, a replay buffer."""
+"""Exercises of 18_drift_monitoring: PSI, a drift alert rule, a replay buffer."""
 import numpy as np
 
 from ..check import Exercise, Mismatch, function_exercise, register
 from .. import drift
 
-SECTION_PSI = "15 · Data drift: PSI and the KS test"
-SECTION_ALERT = "15 · An alerting rule and its false-alarm rate"
-SECTION_REPLAY = "15 · Continual learning: forgetting and replay"
+SECTION_PSI = "18 · Data drift: PSI and the KS test"
+SECTION_ALERT = "18 · An alerting rule and its false-alarm rate"
+SECTION_REPLAY = "18 · Continual learning: forgetting and replay"
 
 
 # ------------------------------------------------------------------ 1. PSI
@@ -58,7 +58,7 @@ def _psi_closed_edges(expected, actual, bins=10, eps=1e-4):
 
 
 function_exercise(
-    "15.psi",
+    "18.psi",
     title="population stability index",
     reference=psi,
     cases=_psi_cases,
@@ -123,7 +123,7 @@ def _as_array(fn):
 
 
 _alert_ex = function_exercise(
-    "15.alert_rule",
+    "18.alert_rule",
     title="a drift alert rule with a threshold and patience",
     reference=alert_rule,
     cases=_alert_cases,
@@ -248,7 +248,7 @@ def _judge_replay(answer):
 
 
 register(Exercise(
-    id="15.replay_buffer",
+    id="18.replay_buffer",
     title="a replay buffer with reservoir sampling",
     judge=_judge_replay,
     reference=ReplayBuffer,
