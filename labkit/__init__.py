@@ -5,9 +5,10 @@ Notebooks start with::
     import labkit as lk
     lk.setup(seed=0)
 
-One module per concern (see ``../shared/course-style.md``): ``data``, ``train``,
-``plots``, ``widgets``, ``check``, ``quiz``, ``progress``, ``doctor``, ``cli`` and the
-topic modules added by later notebooks. Heavy modules (TensorFlow) are imported
+One module per concern: ``data``, ``train``, ``plots``, ``widgets``, ``check``, ``quiz``,
+``progress``, ``doctor``, ``cli`` and the topic modules added by later notebooks (``llm`` is
+the course's small transformer, shared by notebooks 07, 12 and 15). Course machinery (check,
+progress, quiz, student, grade) never imports topic modules. Heavy modules (TensorFlow) are imported
 lazily so that ``import labkit`` and the ``labkit`` command stay fast.
 """
 from __future__ import annotations
