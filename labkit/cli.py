@@ -32,19 +32,34 @@ def _grade(a) -> int:
 
 def _quiz(a) -> int:
     from . import quiz
-    if a.list or not a.topic:
-        for t in quiz.topics():
-            print(f"{t:<20} {len(quiz.load(t)):3d} questions  {quiz.title(t, a.lang)}")
-        if not a.topic:
-            print("\nDrill one with: labkit quiz --topic TOPIC [--lang zh] [-n 5]")
-        return 0
-    quiz.drill(a.topic, lang=a.lang, n=a.n, seed=a.seed)
+    from .i18n import check_lang, t as _
+    lang = check_lang(a.lang)
+    try:
+        if a.list or not a.topic:
+            for t in quiz.topics():
+                print(f"{t:<20} {len(quiz.load(t)):3d} {_('questions', lang)}  {quiz.title(t, lang)}")
+            if not a.topic:
+                print("\n" + _("drill_hint", lang))
+            return 0
+        quiz.drill(a.topic, lang=lang, n=a.n, seed=a.seed)
+    except EOFError:
+        print(f"\nlabkit quiz: {_('no_input', lang, topic=a.topic)}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `labkit quiz --list | head`: the reader left; stop quietly
+        _silence_stdout()
     return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise on a closed pipe."""
+    import os
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _progress(a) -> int:
     from . import progress
-    print(progress.report())
+    print(progress.report(a.lang))
     return 0
 
 
@@ -90,12 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(fn=_grade)
     q = sub.add_parser("quiz", help="interview questions in the terminal")
     q.add_argument("--topic")
-    q.add_argument("--lang", default="en", choices=["en", "zh"])
+    q.add_argument("--lang", default=None, choices=["en", "zh"],
+                   help="language of questions and prompts (default: LABKIT_LANG, else the locale)")
     q.add_argument("-n", type=int, default=None, help="number of questions")
     q.add_argument("--seed", type=int, default=None)
     q.add_argument("--list", action="store_true", help="list topics")
     q.set_defaults(fn=_quiz)
     pr = sub.add_parser("progress", help="exercises done per notebook and weakest quiz topics")
+    pr.add_argument("--lang", default=None, choices=["en", "zh"], help="report language")
     pr.set_defaults(fn=_progress)
     t = sub.add_parser("timings", help="run notebooks headless and record their run times")
     t.add_argument("only", nargs="*", help="notebook prefixes, e.g. 01 05 (default: all)")

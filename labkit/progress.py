@@ -137,37 +137,42 @@ def summary() -> dict[str, Any]:
     return {"notebooks": dict(sorted(per_nb.items())), "quiz_accuracy": acc, "weakest": weakest}
 
 
-def report() -> str:
-    """A plain-text progress report (``labkit progress``)."""
+def report(lang: str | None = None) -> str:
+    """A plain-text progress report (``labkit progress``), in the learner's language."""
+    from .i18n import check_lang, t as _
+    lang = check_lang(lang)
     s = summary()
-    lines = ["Progress (exercises passed per notebook)"]
+    lines = [_("progress_title", lang)]
     for nb, v in s["notebooks"].items():
         bar = "█" * v["done"] + "░" * (v["total"] - v["done"])
         lines.append(f"  {nb}  {bar:<12} {v['done']}/{v['total']}")
     if s["quiz_accuracy"]:
-        lines.append("Quiz accuracy by topic (weakest first)")
+        lines.append(_("quiz_accuracy", lang))
         for t in s["weakest"]:
             lines.append(f"  {t:<28} {s['quiz_accuracy'][t]:.0%}")
     else:
-        lines.append("No quiz answers yet: try `labkit quiz --topic gradient_descent`.")
-    lines.append(f"(file: {path()})")
+        lines.append(_("no_quiz_cli", lang))
+    lines.append(_("file", lang, path=path()))
     return "\n".join(lines)
 
 
-def widget():
-    """An ipywidgets view of progress with a refresh button (shown in 00_welcome)."""
+def widget(lang: str | None = None):
+    """An ipywidgets view of progress with a refresh button (shown in 00_welcome), in ``lang``."""
+    import html
     import ipywidgets as w
+    from .i18n import check_lang, t as _
+    lang = check_lang(lang)
     out = w.HTML()
-    btn = w.Button(description="Refresh", icon="refresh")
+    btn = w.Button(description=_("refresh", lang), icon="refresh")
 
     def render(_=None):
         s = summary()
         rows = "".join(
             f"<tr><td>{nb}</td><td><progress value='{v['done']}' max='{max(v['total'], 1)}'></progress></td>"
             f"<td>{v['done']}/{v['total']}</td></tr>" for nb, v in s["notebooks"].items())
-        weak = ", ".join(s["weakest"][:3]) or "no quiz answers yet"
-        out.value = (f"<table><tr><th>notebook</th><th>exercises</th><th></th></tr>{rows}</table>"
-                     f"<p><b>Weakest topics:</b> {weak}</p>")
+        weak = html.escape(", ".join(s["weakest"][:3]) or _("no_quiz_yet", lang))
+        out.value = (f"<table><tr><th>{_('notebook', lang)}</th><th>{_('exercises', lang)}</th><th></th></tr>"
+                     f"{rows}</table><p><b>{_('weakest', lang)}</b> {weak}</p>")
     btn.on_click(render)
     render()
     return w.VBox([btn, out])

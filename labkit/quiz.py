@@ -153,44 +153,50 @@ def sample(topics_: Sequence[str] | None = None, n: int = 10, seed: int | None =
 
 
 # ------------------------------------------------------------------ terminal drill
-def drill(topic: str, lang: str = "en", n: int | None = None, seed: int | None = None,
+def drill(topic: str, lang: str | None = None, n: int | None = None, seed: int | None = None,
           ask: Callable[[str], str] = input, say: Callable[[str], None] = print) -> dict[str, int]:
-    """Ask questions in a terminal; returns counts of right, wrong and self-rated answers."""
+    """Ask questions in a terminal, in the learner's language; returns counts of right, wrong, asked.
+
+    Full-width letters typed by Chinese input methods (``Ｂ``) count as ``B``. A closed standard
+    input raises ``EOFError`` (the CLI turns it into a one-line message).
+    """
+    from .i18n import check_lang, normalize_answer, t as _
+    lang = check_lang(lang)
     qs = load(topic)
     random.Random(seed).shuffle(qs)
     qs = qs[:n] if n else qs
     score = {"right": 0, "wrong": 0, "asked": 0}
     from . import progress
     for k, q in enumerate(qs, 1):
-        t = q.t(lang)
-        say(f"\n[{k}/{len(qs)}] ({q.difficulty}) {t['question']}")
+        tx = q.t(lang)
+        say(f"\n[{k}/{len(qs)}] ({_(q.difficulty, lang)}) {tx['question']}")
         score["asked"] += 1
         if q.type == "mcq":
-            for i, o in enumerate(t["options"]):
+            for i, o in enumerate(tx["options"]):
                 say(f"  {chr(65 + i)}. {o}")
             while True:
-                raw = ask("Your answer (letter, or q to stop): ").strip().upper()
+                raw = normalize_answer(ask(_("answer_prompt", lang)))
                 if raw == "Q":
                     return score
-                if len(raw) == 1 and 0 <= ord(raw) - 65 < len(t["options"]):
+                if len(raw) == 1 and 0 <= ord(raw) - 65 < len(tx["options"]):
                     break
-                say(f"Type one letter between A and {chr(64 + len(t['options']))}.")
+                say(_("one_letter", lang, last=chr(64 + len(tx["options"]))))
             choice = ord(raw) - 65
             ok = q.is_correct(choice)
-            say(("✓ Right. " if ok else f"✗ The answer is {chr(65 + q.answer)}. ") + t["explanation"])
-            for i, e in enumerate(t["explanations"]):
+            say((_("right", lang) if ok else _("wrong", lang, letter=chr(65 + q.answer))) + tx["explanation"])
+            for i, e in enumerate(tx["explanations"]):
                 say(f"  {chr(65 + i)}: {e}")
         else:
-            mine = ask("Your answer (one line; q to stop): ").strip()
-            if mine.lower() == "q":
+            mine = normalize_answer(ask(_("open_prompt", lang)))
+            if mine == "Q":
                 return score
-            say("Model answer: " + t["answer"])
-            say("Why: " + t["explanation"])
-            rate = ask("Did your answer cover it? [y/n]: ").strip().lower()
-            ok = rate.startswith("y")
+            say(_("model_answer", lang) + tx["answer"])
+            say(_("why", lang) + tx["explanation"])
+            rate = normalize_answer(ask(_("covered_prompt", lang)))
+            ok = rate.startswith("Y") or rate.startswith("是")
         score["right" if ok else "wrong"] += 1
         progress.record_quiz(q.id, q.topic, ok)
-    say(f"\nScore: {score['right']}/{score['asked']}")
+    say("\n" + _("score", lang, right=score["right"], asked=score["asked"]))
     return score
 
 
@@ -198,18 +204,19 @@ def drill(topic: str, lang: str = "en", n: int | None = None, seed: int | None =
 def _question_widget(q: Question, lang: str, on_result: Callable[[Question, bool], None]):
     import html
     import ipywidgets as w
+    from .i18n import t as _
     t = q.t(lang)
-    head = w.HTML(f"<b>{html.escape(q.id)}</b> <i>({q.difficulty} · {html.escape(q.section)})</i><br>"
+    head = w.HTML(f"<b>{html.escape(q.id)}</b> <i>({_(q.difficulty, lang)} · {html.escape(q.section)})</i><br>"
                   f"{html.escape(t['question'])}")
     feedback = w.HTML()
     if q.type == "mcq":
         choice = w.RadioButtons(options=[(o, i) for i, o in enumerate(t["options"])], value=None,
                                 layout=w.Layout(width="auto"))
-        btn = w.Button(description="Check" if lang == "en" else "检查", button_style="primary")
+        btn = w.Button(description=_("check", lang), button_style="primary")
 
         def check(_: Any = None) -> None:
             if choice.value is None:
-                feedback.value = "Pick an option first." if lang == "en" else "请先选择一个选项。"
+                feedback.value = _("pick_first", lang)
                 return
             ok = q.is_correct(choice.value)
             items = "".join(f"<li>{'✓' if i == q.answer else '✗'} {html.escape(e)}</li>"
@@ -220,15 +227,15 @@ def _question_widget(q: Question, lang: str, on_result: Callable[[Question, bool
         box = w.VBox([head, choice, btn, feedback])
         box.choose = lambda i: (setattr(choice, "value", i), check())  # for tests
         return box
-    mine = w.Textarea(placeholder="Write your answer first…" if lang == "en" else "先写下你的答案……",
+    mine = w.Textarea(placeholder=_("write_first", lang),
                       layout=w.Layout(width="95%", height="80px"))
-    show = w.Button(description="Show model answer" if lang == "en" else "显示参考答案", disabled=True)
-    good = w.Button(description="I covered it" if lang == "en" else "我答到了", disabled=True)
-    bad = w.Button(description="I missed it" if lang == "en" else "我没答到", disabled=True)
+    show = w.Button(description=_("show_answer", lang), disabled=True)
+    good = w.Button(description=_("covered", lang), disabled=True)
+    bad = w.Button(description=_("missed", lang), disabled=True)
     mine.observe(lambda ch: setattr(show, "disabled", len(ch["new"].strip()) < 3), names="value")
 
     def reveal(_: Any = None) -> None:
-        feedback.value = (f"<b>Model answer:</b> {html.escape(t['answer'])}<br>"
+        feedback.value = (f"<b>{html.escape(_('model_answer', lang))}</b> {html.escape(t['answer'])}<br>"
                           f"<i>{html.escape(t['explanation'])}</i>")
         good.disabled = bad.disabled = False
     show.on_click(reveal)
@@ -237,12 +244,12 @@ def _question_widget(q: Question, lang: str, on_result: Callable[[Question, bool
     return w.VBox([head, mine, show, feedback, w.HBox([good, bad])])
 
 
-def widget(topic: str | Sequence[Question], lang: str = "en", n: int | None = None, seed: int | None = 0,
+def widget(topic: str | Sequence[Question], lang: str | None = None, n: int | None = None, seed: int | None = 0,
            record: bool = True):
-    """An ipywidgets quiz over a topic's questions (or a given list), with a running score."""
+    """An ipywidgets quiz over a topic's questions (or a given list), with a running score, in ``lang``."""
     import ipywidgets as w
-    if lang not in LANGS:
-        raise ValueError(f"Unknown language {lang!r}; use one of {LANGS}.")
+    from .i18n import check_lang, t as _
+    lang = check_lang(lang)
     qs = load(topic) if isinstance(topic, str) else list(topic)
     if isinstance(topic, str):
         random.Random(seed).shuffle(qs)
@@ -252,7 +259,8 @@ def widget(topic: str | Sequence[Question], lang: str = "en", n: int | None = No
 
     def on_result(q: Question, ok: bool) -> None:
         results[q.id] = ok
-        score.value = f"<b>Score: {sum(results.values())}/{len(qs)}</b> ({len(results)} answered)"
+        score.value = (f"<b>{_('score', lang, right=sum(results.values()), asked=len(qs))}</b> "
+                       f"{_('answered', lang, n=len(results))}")
         if record:
             from . import progress
             progress.record_quiz(q.id, q.topic, ok)
@@ -262,5 +270,5 @@ def widget(topic: str | Sequence[Question], lang: str = "en", n: int | None = No
     box = w.VBox([score, acc])
     box.results = results  # type: ignore[attr-defined]
     box.items = items  # type: ignore[attr-defined]
-    score.value = f"<b>Score: 0/{len(qs)}</b>"
+    score.value = f"<b>{_('score', lang, right=0, asked=len(qs))}</b>"
     return box
