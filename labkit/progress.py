@@ -165,7 +165,7 @@ def widget(lang: str | None = None):
     out = w.HTML()
     btn = w.Button(description=_("refresh", lang), icon="refresh")
 
-    def render(_=None):
+    def render(_event=None):
         s = summary()
         rows = "".join(
             f"<tr><td>{nb}</td><td><progress value='{v['done']}' max='{max(v['total'], 1)}'></progress></td>"
