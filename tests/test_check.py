@@ -73,12 +73,14 @@ def test_no_answer_and_learner_exception_are_explained():
     assert not r and "NameError" in r.message and "Traceback" not in r.message
 
 
-def test_mutating_answer_cannot_corrupt_reference():
+def test_mutating_answer_is_rejected_and_cannot_corrupt_reference():
     def mutating(X):
         X -= X.mean(axis=0)
         X /= X.std(axis=0)
         return X
-    assert lk.check("00.standardize", mutating, record=False, quiet=True)
+    r = lk.check("00.standardize", mutating, record=False, quiet=True)
+    assert not r and "in place" in r.message
+    assert lk.check("00.standardize", lk.check.get("00.standardize").reference, record=False, quiet=True)
 
 
 def test_results_file_for_grader(tmp_path, monkeypatch):
