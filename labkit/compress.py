@@ -10,7 +10,8 @@ Everything here works with Keras 3 (``tensorflow-model-optimization`` rejects Ke
   :func:`gzip_size` measure the result;
 * **distillation** — :func:`distillation_loss` and :class:`Distiller`, a ``keras.Model`` whose
   ``train_step`` trains a student on a teacher's softened outputs;
-* **measuring** — :func:`latency_ms` (median of repeated runs after a warm-up), :func:`keras_latency_ms`,
+* **measuring** — :func:`latency_ms` (median of repeated, synchronised runs after a warm-up),
+  :func:`latency_samples_ms` (every run, for percentiles), :func:`keras_latency_ms`,
   :meth:`TFLiteModel.latency_ms`, :func:`keras_size`, :func:`accuracy`.
 
 ``benchmarks/bench_compression.py`` uses these to regenerate notebook 13's trade-off table.
@@ -422,20 +423,38 @@ class TFLiteModel:
 
 
 # ------------------------------------------------------------------ measuring
-def latency_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 10) -> float:
-    """Median wall time of ``fn()`` in milliseconds over ``repeats`` runs, after ``warmup`` untimed runs."""
+def latency_samples_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 10) -> np.ndarray:
+    """Wall time of each of ``repeats`` runs of ``fn()`` in ms, after ``warmup`` untimed runs (notebook 13).
+
+    The result is synchronised: a returned tensor is copied to the host (``.numpy()``) inside the
+    timed region, so on a GPU the timer measures the work, not only the kernel launch.
+    """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive int, got {repeats!r}.")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}.")
     if not callable(fn):
         raise TypeError("latency_ms takes a zero-argument function, e.g. lambda: model(x).")
     for _ in range(warmup):
-        fn()
+        _sync(fn())
     times = np.empty(repeats)
     for i in range(repeats):
         t0 = time.perf_counter()
-        fn()
+        _sync(fn())
         times[i] = time.perf_counter() - t0
-    return float(np.median(times) * 1e3)
+    return times * 1e3
+
+
+def _sync(out: Any) -> None:
+    """Wait for a result: ``.numpy()`` on a tensor (or on each tensor of a list/tuple/dict)."""
+    for o in (out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else (out,)):
+        if hasattr(o, "numpy") and callable(o.numpy):
+            o.numpy()
+
+
+def latency_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 10) -> float:
+    """Median wall time of ``fn()`` in milliseconds over ``repeats`` synchronised runs, after ``warmup`` untimed runs."""
+    return float(np.median(latency_samples_ms(fn, repeats=repeats, warmup=warmup)))
 
 
 def keras_latency_ms(model, X: Any, repeats: int = 200) -> float:
