@@ -18,7 +18,9 @@ function_exercise = _check.function_exercise
 
 
 def fresh_seed() -> int:
-    """A new seed for one judge call (reported on a ✗ so the learner can reproduce the case)."""
+    """A new seed for one judge call (reported on a ✗; ``lk.check(id, fn, seed=…)`` replays it)."""
+    if hasattr(_check, "_fresh_seed"):
+        return int(_check._fresh_seed())
     return int(np.random.SeedSequence().entropy % (2 ** 31))
 
 
@@ -29,14 +31,20 @@ def wrong_answers(wrong: dict[str, Callable]) -> dict[str, Callable]:
 
 def memorised(reference: Callable, cases: Any, fallback: Callable) -> Callable:
     """A 'fits the visible cases' answer: the reference's outputs on the fixed cases, ``fallback`` elsewhere."""
+    def one(v: Any) -> str:
+        if isinstance(v, np.ndarray) and v.dtype != object:
+            return f"a{v.shape}{v.dtype}{v.tobytes()!r}"
+        if isinstance(v, (list, tuple)):
+            return "[" + ",".join(one(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ",".join(f"{k}:{one(x)}" for k, x in sorted(v.items())) + "}"
+        if isinstance(v, (int, float, np.number, str, bool)) or v is None:
+            return repr(v)
+        return getattr(v, "__qualname__", type(v).__name__)
+
     def key(args: tuple, kwargs: dict) -> str:
-        parts = []
-        for v in list(args) + sorted(kwargs.items()):
-            if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str):
-                parts.append(v[0]); v = v[1]
-            a = np.asarray(v) if isinstance(v, (np.ndarray, list, int, float)) else None
-            parts.append(f"{a.shape}{a.tobytes()!r}" if a is not None and a.dtype != object else repr(v)[:80])
-        return "|".join(parts)
+        return one(list(args)) + one(kwargs)
+
     table = {}
     for case in (cases() if callable(cases) else cases):
         args, kwargs, _ = _check._normalise_case(case)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..check import function_exercise
+from ._compat import memorised
 
 SECTION_REG = "02 · Regression losses"
 SECTION_STABLE = "02 · Numerical stability"
@@ -39,6 +40,27 @@ def _huber_mean_all(y_true, y_pred, delta=1.0):
     return np.mean(np.where(a <= delta, 0.5 * r ** 2, delta * a - 0.5 * delta ** 2))
 
 
+def _huber_fixed_delta(y_true, y_pred, delta=1.0):
+    return huber(y_true, y_pred, 1.0)
+
+
+def _huber_no_return(y_true, y_pred, delta=1.0):
+    huber(y_true, y_pred, delta)
+
+
+def _huber_random(rng):
+    out = []
+    for _ in range(3):
+        shape = (int(rng.integers(1, 9)),) if rng.random() < 0.5 else (int(rng.integers(1, 5)), int(rng.integers(1, 7)))
+        s, delta = float(rng.choice([0.3, 1.0, 5.0])), float(rng.uniform(0.1, 3.0))
+        y_true, y_pred = rng.normal(0, s, shape), rng.normal(0, s, shape)
+        y_pred.flat[0] = y_true.flat[0] + rng.choice([-1, 1]) * (delta + rng.uniform(0.2, 3.0))   # one |r| > delta
+        if y_pred.size > 1:
+            y_pred.flat[-1] = y_true.flat[-1] + rng.uniform(-0.9, 0.9) * delta                    # one |r| < delta
+        out.append({"args": (y_true, y_pred), "kwargs": {"delta": delta}})
+    return out
+
+
 def _huber_cases():
     rng = np.random.default_rng(0)
     return [
@@ -63,7 +85,16 @@ function_exercise(
         "r = y_pred - y_true; a = np.abs(r); return np.mean(np.where(a <= delta, 0.5 * r**2, "
         "delta * a - 0.5 * delta**2), axis=-1)",
     ],
-    wrong=[_huber_no_half, _huber_no_offset, _huber_signed, _huber_mean_all],
+    random_cases=_huber_random,
+    wrong={
+        "normalisation: r² instead of ½·r²": _huber_no_half,
+        "other: linear part without the −½·delta² offset": _huber_no_offset,
+        "sign: chooses the piece on r instead of |r|": _huber_signed,
+        "wrong_axis: one mean over the whole array": _huber_mean_all,
+        "ignored_argument: always delta = 1": _huber_fixed_delta,
+        "returns_none: returns nothing": _huber_no_return,
+        "fits_visible: right on the notebook's cases only": memorised(huber, _huber_cases, _huber_no_offset),
+    },
     section=SECTION_REG,
 )
 
@@ -104,6 +135,27 @@ def _sce_mean(logits, labels):
     return float(np.mean(softmax_cross_entropy(logits, labels)))
 
 
+def _sce_sign(logits, labels):
+    return -softmax_cross_entropy(logits, labels)
+
+
+def _sce_label0(logits, labels):
+    return softmax_cross_entropy(logits, np.zeros(len(np.asarray(logits)), int))
+
+
+def _sce_no_return(logits, labels):
+    softmax_cross_entropy(logits, labels)
+
+
+def _sce_random(rng):
+    out = []
+    for scale in (1.0, float(rng.choice([20.0, 300.0])), 1000.0):
+        n, k = int(rng.integers(1, 7)), int(rng.integers(2, 9))
+        z = rng.normal(0, scale, (n, k)) + rng.normal(0, 50 * scale, (n, 1))   # rows far apart
+        out.append((z, rng.integers(0, k, n)))
+    return out
+
+
 def _sce_cases():
     rng = np.random.default_rng(4)
     return [
@@ -129,7 +181,17 @@ function_exercise(
         "m = z.max(axis=-1, keepdims=True); lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=-1)); "
         "return lse - z[np.arange(len(z)), labels]",
     ],
-    wrong=[_sce_naive, _sce_global_max, _sce_forgot_max, _sce_mean],
+    random_cases=_sce_random,
+    wrong={
+        "unstable: exp, divide, log": _sce_naive,
+        "wrong_axis: subtracts the max of the whole array": _sce_global_max,
+        "other: forgets to add the max back": _sce_forgot_max,
+        "other: returns the batch mean": _sce_mean,
+        "sign: z_label − logsumexp": _sce_sign,
+        "ignored_argument: always the loss of class 0": _sce_label0,
+        "returns_none: returns nothing": _sce_no_return,
+        "fits_visible: right on the notebook's cases only": memorised(softmax_cross_entropy, _sce_cases, _sce_naive),
+    },
     section=SECTION_STABLE,
 )
 
@@ -171,6 +233,29 @@ def _focal_alpha_swapped(y_true, p, gamma=2.0, alpha=0.25):
     return -alpha_t * (1 - p_t) ** gamma * np.log(p_t)
 
 
+def _focal_fixed_gamma(y_true, p, gamma=2.0, alpha=0.25):
+    return binary_focal_loss(y_true, p, 2.0, alpha)
+
+
+def _focal_row_mean(y_true, p, gamma=2.0, alpha=0.25):
+    return np.mean(binary_focal_loss(y_true, p, gamma, alpha), axis=-1)
+
+
+def _focal_no_return(y_true, p, gamma=2.0, alpha=0.25):
+    binary_focal_loss(y_true, p, gamma, alpha)
+
+
+def _focal_random(rng):
+    out = []
+    for _ in range(3):
+        shape = (int(rng.integers(1, 9)),) if rng.random() < 0.5 else (int(rng.integers(2, 5)), int(rng.integers(2, 6)))
+        y = rng.integers(0, 2, shape)
+        y.flat[0], y.flat[-1] = 0, 1                      # both classes present
+        out.append({"args": (y, rng.uniform(1e-4, 1 - 1e-4, shape)),
+                    "kwargs": {"gamma": float(rng.choice([0.5, 1.0, 3.0, 4.5])), "alpha": float(rng.uniform(0.05, 0.95))}})
+    return out
+
+
 def _focal_cases():
     rng = np.random.default_rng(5)
     return [
@@ -195,6 +280,16 @@ function_exercise(
         "p_t = y*p + (1-y)*(1-p); alpha_t = y*alpha + (1-y)*(1-alpha); "
         "return -alpha_t * (1 - p_t)**gamma * np.log(p_t)",
     ],
-    wrong=[_focal_pt_power, _focal_alpha_both, _focal_p_not_pt, _focal_alpha_swapped],
+    random_cases=_focal_random,
+    wrong={
+        "other: p_t^γ instead of (1 − p_t)^γ": _focal_pt_power,
+        "ignored_argument: α for both classes": _focal_alpha_both,
+        "other: (1 − p)^γ instead of (1 − p_t)^γ": _focal_p_not_pt,
+        "sign: α for negatives, 1 − α for positives": _focal_alpha_swapped,
+        "ignored_argument: always γ = 2": _focal_fixed_gamma,
+        "wrong_axis: averages over the last axis": _focal_row_mean,
+        "returns_none: returns nothing": _focal_no_return,
+        "fits_visible: right on the notebook's cases only": memorised(binary_focal_loss, _focal_cases, _focal_alpha_both),
+    },
     section=SECTION_FOCAL,
 )
