@@ -2,12 +2,17 @@
 
 Stored as JSON in ``$LABKIT_HOME/progress.json`` (default ``~/.labkit``). Every write goes to
 a temporary file in the same folder, is flushed to disk, then atomically replaces the old file,
-so a kernel that dies mid-write leaves either the old or the new file — never half of one.
+so a kernel that dies mid-write leaves either the old or the new file — never half of one. Writes
+hold an exclusive lock (``progress.json.lock``) and re-read the file first, so two kernels saving
+at once both keep their records. Reading never changes a file: a damaged one is reported (where
+it is, what is wrong) and moved aside only by the next write, which says where it went.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -57,29 +62,142 @@ def _empty() -> dict[str, Any]:
     return {"version": VERSION, "checks": {}, "quiz": {}}
 
 
-def load() -> dict[str, Any]:
-    """Read the progress file; a missing file is empty progress, a damaged one is set aside."""
+def _valid_check(rec: Any) -> bool:
+    return (isinstance(rec, dict) and isinstance(rec.get("passed"), bool)
+            and isinstance(rec.get("attempts", 0), int) and not isinstance(rec.get("attempts", 0), bool)
+            and rec.get("attempts", 0) >= 0 and isinstance(rec.get("last", ""), str))
+
+
+def _valid_quiz(rec: Any) -> bool:
+    return (isinstance(rec, dict) and isinstance(rec.get("topic"), str)
+            and all(isinstance(rec.get(k, 0), int) and not isinstance(rec.get(k, 0), bool) and rec.get(k, 0) >= 0
+                    for k in ("right", "wrong")) and isinstance(rec.get("last", ""), str))
+
+
+def validate(data: Any) -> tuple[dict[str, Any], list[str]]:
+    """Keep the valid parts of a progress record; return it and a list of what was dropped."""
+    if not isinstance(data, dict):
+        raise ValueError(f"the file holds a JSON {type(data).__name__}, not a labkit progress table")
+    dropped: list[str] = []
+    out = _empty()
+    for key, ok in (("checks", _valid_check), ("quiz", _valid_quiz)):
+        part = data.get(key, {})
+        if not isinstance(part, dict):
+            dropped.append(f"'{key}' was a {type(part).__name__}, not a table")
+            continue
+        for k, rec in part.items():
+            if ok(rec):
+                out[key][str(k)] = rec
+            else:
+                dropped.append(f"{key} entry {str(k)[:40]!r} ({str(rec)[:40]})")
+    version = data.get("version", 1)
+    out["version"] = version if isinstance(version, int) and not isinstance(version, bool) else 1
+    return out, dropped
+
+
+def read() -> tuple[dict[str, Any], list[str], str | None]:
+    """Read the progress file without changing it: (data, what was dropped, why it is unreadable or None)."""
     p = path()
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or "checks" not in data or "quiz" not in data:
-            raise ValueError("not a labkit progress file")
-        return migrate(data)
+        raw = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return _empty()
-    except (ValueError, OSError):
-        # keep the damaged file for inspection rather than overwriting the learner's record
-        backup = p.with_suffix(f".damaged-{int(time.time())}.json")
-        try:
-            p.rename(backup)
-        except OSError:
-            pass
-        return _empty()
+        return _empty(), [], None
+    except (OSError, UnicodeDecodeError) as exc:
+        return _empty(), [], f"cannot read it ({type(exc).__name__}: {exc})"
+    try:
+        data, dropped = validate(json.loads(raw))
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        return _empty(), [], f"it is not a labkit progress file ({str(exc)[:120]})"
+    return migrate(data), dropped, None
 
 
-def save(data: dict[str, Any]) -> Path:
-    """Write progress atomically (temp file + fsync + ``os.replace``)."""
+def load() -> dict[str, Any]:
+    """Read the progress file (never changes it); a missing or damaged file reads as empty progress."""
+    data, _dropped, _damaged = read()
+    return data
+
+
+def problems() -> list[str]:
+    """Plain sentences for the learner about a damaged or partly invalid progress file (read-only)."""
+    data, dropped, damaged = read()
     p = path()
+    if damaged:
+        return [f"Your progress file {p} is damaged: {damaged}. It is left as it is; the next check or quiz "
+                f"answer moves it aside to {p.stem}.damaged-<time>.json and starts a new file."]
+    if dropped:
+        return [f"Your progress file {p} has {len(dropped)} invalid entr{'y' if len(dropped) == 1 else 'ies'} "
+                f"that will be dropped (a copy of the file is kept) on the next save: " + "; ".join(dropped[:5])]
+    return []
+
+
+class _Lock:
+    """An exclusive lock on ``progress.json.lock`` (fcntl), so concurrent kernels never lose records."""
+
+    def __init__(self, target: Path):
+        self.lock_path = target.with_name(target.name + ".lock")
+        self.fh = None
+
+    def __enter__(self):
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.lock_path, "a+")
+        try:
+            import fcntl
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX)
+        except ImportError:  # Windows: msvcrt locks a byte range
+            import msvcrt
+            msvcrt.locking(self.fh.fileno(), msvcrt.LK_LOCK, 1)
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()  # closing releases the lock
+
+
+def _merge(disk: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Union of two progress records: a pass is kept, counts take the larger, nothing is dropped."""
+    out = {"version": VERSION, "checks": dict(disk["checks"]), "quiz": dict(disk["quiz"])}
+    for ex_id, rec in new["checks"].items():
+        old = out["checks"].get(ex_id)
+        out["checks"][ex_id] = rec if old is None else {
+            **old, **rec, "passed": bool(old["passed"] or rec["passed"]),
+            "attempts": max(old.get("attempts", 0), rec.get("attempts", 0)),
+            "last": max(old.get("last", ""), rec.get("last", ""))}
+    for q_id, rec in new["quiz"].items():
+        old = out["quiz"].get(q_id)
+        out["quiz"][q_id] = rec if old is None else {
+            **old, **rec, "right": max(old.get("right", 0), rec.get("right", 0)),
+            "wrong": max(old.get("wrong", 0), rec.get("wrong", 0)), "last": max(old.get("last", ""), rec.get("last", ""))}
+    return out
+
+
+def _set_aside(p: Path, why: str) -> None:
+    """Move a damaged file aside (only ever on a write) and tell the learner where it went."""
+    backup = p.with_name(f"{p.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.json")
+    try:
+        os.replace(p, backup) if why == "damaged" else shutil.copy2(p, backup)
+    except OSError as exc:
+        print(f"labkit: could not keep a copy of your progress file {p}: {exc}", file=sys.stderr)
+        return
+    msg = (f"labkit: your progress file {p} was damaged; it was moved to {backup} and a new one started."
+           if why == "damaged" else
+           f"labkit: invalid entries were dropped from your progress file {p}; the original is kept as {backup}.")
+    print(msg, file=sys.stderr)
+
+
+def _update(change) -> Path:
+    """Locked read–modify–write of the progress file: ``change(data)`` edits the freshest record."""
+    p = path()
+    with _Lock(p):
+        data, dropped, damaged = read()
+        if damaged and p.exists():
+            _set_aside(p, "damaged")
+        elif dropped:
+            _set_aside(p, "dropped")
+        change(data)
+        data["version"] = VERSION
+        return _write(p, data)
+
+
+def _write(p: Path, data: dict[str, Any]) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=p.parent)
     try:
@@ -97,26 +215,46 @@ def save(data: dict[str, Any]) -> Path:
     return p
 
 
+def save(data: dict[str, Any]) -> Path:
+    """Merge ``data`` into the progress file under a lock, atomically (temp file + fsync + ``os.replace``)."""
+    clean, dropped = validate(data)
+    if dropped:
+        raise ValueError(f"not a valid progress record: {'; '.join(dropped[:3])}; build it with load().")
+    clean = migrate(clean)
+
+    def merge(current: dict[str, Any]) -> None:
+        merged = _merge(current, clean)
+        current.clear()
+        current.update(merged)
+    return _update(merge)
+
+
 def record_check(exercise_id: str, passed: bool) -> None:
     """Record one check attempt; a pass is remembered even if later attempts fail."""
-    data = load()
-    rec = data["checks"].setdefault(exercise_id, {"passed": False, "attempts": 0})
-    rec["attempts"] += 1
-    rec["passed"] = bool(rec["passed"] or passed)
-    rec["last"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    save(data)
+    if not isinstance(exercise_id, str) or not exercise_id:
+        raise TypeError(f"exercise_id must be a non-empty str like '01.sgd_step', got {exercise_id!r}.")
+
+    def change(data: dict[str, Any]) -> None:
+        rec = data["checks"].setdefault(exercise_id, {"passed": False, "attempts": 0})
+        rec["attempts"] = rec.get("attempts", 0) + 1
+        rec["passed"] = bool(rec["passed"] or passed)
+        rec["last"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    _update(change)
 
 
 def record_quiz(question_id: str, topic: str, correct: bool | None) -> None:
     """Record a quiz answer (``correct=None`` for a self-assessed open question not yet rated)."""
-    data = load()
-    rec = data["quiz"].setdefault(question_id, {"topic": topic, "right": 0, "wrong": 0})
-    if correct is True:
-        rec["right"] += 1
-    elif correct is False:
-        rec["wrong"] += 1
-    rec["last"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    save(data)
+    if not isinstance(question_id, str) or not isinstance(topic, str):
+        raise TypeError(f"question_id and topic must be str, got {question_id!r} and {topic!r}.")
+
+    def change(data: dict[str, Any]) -> None:
+        rec = data["quiz"].setdefault(question_id, {"topic": topic, "right": 0, "wrong": 0})
+        if correct is True:
+            rec["right"] = rec.get("right", 0) + 1
+        elif correct is False:
+            rec["wrong"] = rec.get("wrong", 0) + 1
+        rec["last"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    _update(change)
 
 
 def summary() -> dict[str, Any]:
@@ -152,6 +290,7 @@ def report(lang: str | None = None) -> str:
             lines.append(f"  {t:<28} {s['quiz_accuracy'][t]:.0%}")
     else:
         lines.append(_("no_quiz_cli", lang))
+    lines += problems()
     lines.append(_("file", lang, path=path()))
     return "\n".join(lines)
 

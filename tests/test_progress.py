@@ -38,11 +38,79 @@ def test_atomic_write_survives_crash_mid_write(home, monkeypatch):
     assert not [p for p in os.listdir(home) if p.endswith(".tmp")]  # no debris left
 
 
-def test_damaged_file_is_kept_aside(home):
+def test_damaged_file_is_reported_and_kept_aside_only_on_write(home, capsys):
     progress.path().parent.mkdir(parents=True, exist_ok=True)
     progress.path().write_text("{not json")
     assert progress.load()["checks"] == {}
-    assert list(home.glob("progress.damaged-*.json"))
+    # the read-only report tells the learner and changes nothing
+    rep = progress.report()
+    assert "damaged" in rep and str(progress.path()) in rep
+    assert progress.path().read_text() == "{not json" and not list(home.glob("progress.damaged-*.json"))
+    from labkit import cli
+    assert cli.main(["progress"]) == 0
+    assert progress.path().read_text() == "{not json" and not list(home.glob("progress.damaged-*.json"))
+    capsys.readouterr()
+    # the next write moves it aside and says where
+    progress.record_check("00.standardize", True)
+    kept = list(home.glob("progress.damaged-*.json"))
+    assert len(kept) == 1 and kept[0].read_text() == "{not json"
+    err = capsys.readouterr().err
+    assert str(kept[0]) in err
+    assert progress.load()["checks"]["00.standardize"]["passed"]
+
+
+def test_wrong_structure_keeps_valid_entries_and_says_what_was_dropped(home, capsys):
+    bad = {"version": 2, "checks": {"00.standardize": {"passed": True, "attempts": 2},
+                                    "01.sgd_step": "yes", "02.x": {"passed": "maybe"}},
+           "quiz": ["not", "a", "table"]}
+    progress.path().parent.mkdir(parents=True, exist_ok=True)
+    progress.path().write_text(json.dumps(bad))
+    data = progress.load()
+    assert data["checks"] == {"00.standardize": {"passed": True, "attempts": 2}} and data["quiz"] == {}
+    rep = progress.report()
+    assert "3 invalid entries" in rep and "01.sgd_step" in rep
+    s = progress.summary()  # no traceback
+    assert s["notebooks"]["00"]["done"] == 1
+    progress.record_quiz("q1", "cnn", True)  # saving works, and the original is kept
+    assert "dropped" in capsys.readouterr().err
+    assert json.loads(list(home.glob("progress.damaged-*.json"))[0].read_text()) == bad
+    data = progress.load()
+    assert data["checks"]["00.standardize"]["passed"] and data["quiz"]["q1"]["right"] == 1
+    for wrong in ([1, 2], "text", 3):
+        progress.path().write_text(json.dumps(wrong))
+        assert progress.load()["checks"] == {} and "damaged" in progress.report()
+
+
+def _writer(home, k, n):
+    os.environ["LABKIT_HOME"] = home
+    from labkit import progress as pr
+    for i in range(n):
+        pr.record_check(f"w{k}.ex{i}", i % 2 == 0)
+
+
+def test_concurrent_writers_keep_every_record(home):
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_writer, args=(str(home), k, 50)) for k in range(6)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    checks = progress.load()["checks"]
+    assert len(checks) == 300
+    assert sum(r["passed"] for r in checks.values()) == 150
+
+
+def test_save_merges_instead_of_overwriting(home):
+    stale = progress.load()
+    progress.record_check("00.standardize", True)  # another kernel records meanwhile
+    stale["quiz"]["q9"] = {"topic": "cnn", "right": 1, "wrong": 0}
+    progress.save(stale)
+    data = progress.load()
+    assert data["checks"]["00.standardize"]["passed"] and data["quiz"]["q9"]["right"] == 1
+    with pytest.raises(ValueError, match="not a valid progress record"):
+        progress.save({"checks": {"a": 1}, "quiz": {}})
 
 
 def test_widget_renders(home):
