@@ -7,7 +7,11 @@ Standard library only (``http.server``, ``threading``, ``queue``), so that every
 * :class:`MicroBatcher` — requests queue up; a worker takes the first, waits at most ``max_wait_ms``
   for more (or until ``max_batch``), runs them as one batch and answers each request's future;
 * :class:`ModelServer` — ``POST /predict`` on ``127.0.0.1`` at an ephemeral port, answered through a
-  :class:`MicroBatcher`; a context manager that always shuts the server down;
+  :class:`MicroBatcher`; a context manager that always shuts the server down. It holds up against
+  bad clients: a read timeout frees the thread of a client that stops sending, at most
+  ``max_connections`` are served at once (the next gets 503 and is closed), deeply nested JSON is
+  a 400, an over-limit body closes the connection (its bytes are never read as a new request), and
+  a model that returns the wrong number of rows fails that batch's requests at once;
 * :func:`load_test` — a client with a bounded number of requests, a time limit and per-request timeouts;
 * :func:`percentiles` — p50/p95/p99 of a list of latencies.
 """
@@ -118,6 +122,9 @@ class MicroBatcher:
     def _run(self, items: list) -> None:
         try:
             out = np.asarray(self.predict(np.stack([x for x, _ in items])))
+            if out.ndim == 0 or len(out) != len(items):
+                raise ValueError(f"the model returned {0 if out.ndim == 0 else len(out)} row(s) for a batch of "
+                                 f"{len(items)}; predict must return one output row per input row")
             for (_, fut), o in zip(items, out):
                 fut.set_result(o)
         except Exception as exc:  # the model failed: every request of the batch gets the error
@@ -150,11 +157,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # keep notebooks quiet
         pass
 
-    def _reply(self, code: int, payload: dict) -> None:
+    def setup(self) -> None:
+        self.timeout = self.server.read_timeout  # a client that stops sending frees its thread after this
+        super().setup()
+
+    def _reply(self, code: int, payload: dict, close: bool = False) -> None:
         body = json.dumps(payload).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        if close:  # the rest of the request was not read: the connection cannot carry another one
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
@@ -169,14 +183,36 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"error": f"unknown path {self.path}; use POST /predict"})
             return
         try:
-            n = int(self.headers.get("Content-Length", "0"))
-            if n > self.server.max_body:
-                raise ValueError(f"request body of {n} bytes is over the {self.server.max_body}-byte limit")
-            x = np.asarray(json.loads(self.rfile.read(n))["inputs"], dtype=np.float32)
+            n = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._reply(411, {"error": "bad request: send a Content-Length header with the JSON body"}, close=True)
+            return
+        if not 0 <= n <= self.server.max_body:
+            self._reply(413, {"error": f"bad request: a body of {n} bytes is outside 0..{self.server.max_body} "
+                                       "bytes; send one example per request"}, close=True)
+            return
+        try:
+            raw = self.rfile.read(n)
+        except OSError:  # the client stopped sending (read timeout) or went away
+            self.close_connection = True
+            return
+        if len(raw) != n:
+            self.close_connection = True
+            return
+        try:
+            doc = json.loads(raw)
+            if not isinstance(doc, dict):
+                raise TypeError('the body must be a JSON object like {"inputs": [...]}')
+            x = np.asarray(doc["inputs"], dtype=np.float32)
             if x.shape != self.server.input_shape:
                 raise ValueError(f"inputs must have shape {list(self.server.input_shape)}, got {list(x.shape)}")
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
-            self._reply(400, {"error": f"bad request: {exc}"})
+            if not np.isfinite(x).all():
+                raise ValueError("inputs must be finite numbers (no NaN/inf, nothing beyond float32's range)")
+        except RecursionError:
+            self._reply(400, {"error": "bad request: JSON nested too deeply; send a flat list of numbers"})
+            return
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            self._reply(400, {"error": f"bad request: {str(exc)[:200]}"})
             return
         try:
             out = self.server.batcher.submit(x).result(timeout=self.server.request_timeout)
@@ -189,6 +225,36 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default listen backlog (5) drops connections under concurrent load
     daemon_threads = True
+    max_connections = 64
+    read_timeout = 10.0
+
+    def server_activate(self) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        super().server_activate()
+
+    def process_request(self, request, client_address) -> None:
+        """Serve each connection in a thread, at most ``max_connections`` at once; over the cap: 503, closed."""
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                body = b'{"error": "too many connections; retry shortly"}'
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class ModelServer:
@@ -202,8 +268,21 @@ class ModelServer:
     """
 
     def __init__(self, predict: Callable[[np.ndarray], Any], input_shape: Sequence[int], *, max_batch: int = 32,
-                 max_wait_ms: float = 2.0, version: str = "v1", request_timeout: float = 10.0):
-        self.predict, self.input_shape = predict, tuple(int(d) for d in input_shape)
+                 max_wait_ms: float = 2.0, version: str = "v1", request_timeout: float = 10.0,
+                 read_timeout: float = 10.0, max_connections: int = 64):
+        for name, v in (("request_timeout", request_timeout), ("read_timeout", read_timeout)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 3600:
+                raise ValueError(f"{name} must be a number of seconds in (0, 3600], got {v!r}.")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not 1 <= max_connections <= 4096:
+            raise ValueError(f"max_connections must be an int in 1..4096, got {max_connections!r}.")
+        try:
+            shape = tuple(int(d) for d in input_shape)
+        except (TypeError, ValueError):
+            raise TypeError(f"input_shape must be a sequence of positive ints like (64,), got {input_shape!r}.") from None
+        if not shape or any(d < 1 for d in shape):
+            raise ValueError(f"input_shape must be a non-empty sequence of positive ints like (64,), got {input_shape!r}.")
+        self.read_timeout, self.max_connections = float(read_timeout), max_connections
+        self.predict, self.input_shape = predict, shape
         self.max_batch, self.max_wait_ms, self.version = max_batch, max_wait_ms, version
         self.request_timeout = request_timeout
         self.httpd: ThreadingHTTPServer | None = None
@@ -221,7 +300,9 @@ class ModelServer:
         """Bind 127.0.0.1 on a free port and serve in a background thread."""
         self.batcher = MicroBatcher(self.predict, self.max_batch, self.max_wait_ms)
         try:
-            httpd = _Server(("127.0.0.1", 0), _Handler)
+            cls = type("_BoundServer", (_Server,), {"max_connections": self.max_connections,
+                                                     "read_timeout": self.read_timeout})
+            httpd = cls(("127.0.0.1", 0), _Handler)
         except Exception:
             self.batcher.close()
             raise

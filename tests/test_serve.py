@@ -138,3 +138,109 @@ def test_load_test_is_bounded_and_checks_arguments():
             serve.load_test(srv.url, np.ones((1, 1)), time_limit_s=0)
     with pytest.raises(RuntimeError, match="not running"):
         srv.url
+
+
+# ------------------------------------------------------------------ hostile clients
+def _raw(port, data, timeout=5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(data)
+    return s
+
+
+def _read_all(s):
+    chunks = []
+    try:
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            chunks.append(c)
+    except socket.timeout:
+        pass
+    return b"".join(chunks)
+
+
+def test_stalled_clients_time_out_and_connections_are_capped():
+    with serve.ModelServer(_double, input_shape=(2,), read_timeout=0.5, max_connections=2) as srv:
+        port = srv.httpd.server_address[1]
+        # two clients that never finish their headers hold both slots…
+        stalled = [_raw(port, b"POST /predict HTTP/1.1\r\nContent-Len") for _ in range(2)]
+        time.sleep(0.2)
+        # …so a third is refused at once with 503 and closed, not queued forever
+        third = _raw(port, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        reply = _read_all(third)
+        assert reply.startswith(b"HTTP/1.1 503") and b"too many connections" in reply
+        # the read timeout frees the slots: the stalled connections are closed by the server
+        for s in stalled:
+            s.settimeout(5)
+            assert _read_all(s) in (b"",) or b"408" in _read_all(s)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/health")
+        assert conn.getresponse().status == 200
+        conn.close()
+        # a body that never arrives: the thread is freed after the read timeout, too
+        s = _raw(port, b"POST /predict HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"in")
+        t0 = time.perf_counter()
+        assert _read_all(s) == b"" and time.perf_counter() - t0 < 4
+    with pytest.raises(ValueError, match="read_timeout"):
+        serve.ModelServer(_double, input_shape=(2,), read_timeout=0)
+    with pytest.raises(ValueError, match="max_connections"):
+        serve.ModelServer(_double, input_shape=(2,), max_connections=0)
+    with pytest.raises(ValueError, match="input_shape"):
+        serve.ModelServer(_double, input_shape=())
+
+
+def test_model_returning_fewer_rows_fails_the_batch_at_once():
+    def short(X):
+        return np.asarray(X)[:1] * 2  # drops every row but the first
+    b = serve.MicroBatcher(short, max_batch=4, max_wait_ms=200)
+    try:
+        futs = [b.submit(np.ones(2)) for _ in range(3)]
+        t0 = time.perf_counter()
+        for f in futs:
+            with pytest.raises(ValueError, match="returned 1 row"):
+                f.result(timeout=5)
+        assert time.perf_counter() - t0 < 2  # not a request_timeout later
+    finally:
+        b.close()
+    with serve.ModelServer(lambda X: np.float32(1.0), input_shape=(2,), request_timeout=30) as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.httpd.server_address[1], timeout=10)
+        t0 = time.perf_counter()
+        conn.request("POST", "/predict", body=json.dumps({"inputs": [1, 2]}))
+        r = conn.getresponse()
+        assert r.status == 503 and "one output row per input" in json.loads(r.read())["error"]
+        assert time.perf_counter() - t0 < 5
+        conn.close()
+
+
+def test_deeply_nested_json_is_a_400():
+    with serve.ModelServer(_double, input_shape=(2,)) as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.httpd.server_address[1], timeout=10)
+        deep = b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        conn.request("POST", "/predict", body=deep)
+        r = conn.getresponse()
+        assert r.status == 400 and "nested" in json.loads(r.read())["error"]
+        for body in (b"[1, 2]", b"null", b'{"inputs": "ab"}', b'{"inputs": [1e999, 1]}', b"\xff\xfe"):
+            conn.request("POST", "/predict", body=body)
+            r = conn.getresponse()
+            assert r.status in (400,), body
+            r.read()
+        conn.request("GET", "/health")  # the connection still works after each 400
+        assert conn.getresponse().status == 200
+        conn.close()
+
+
+def test_over_limit_body_closes_the_connection():
+    with serve.ModelServer(_double, input_shape=(2,)) as srv:
+        port = srv.httpd.server_address[1]
+        limit = srv.httpd.max_body
+        smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        s = _raw(port, b"POST /predict HTTP/1.1\r\nContent-Length: " + str(limit + 1).encode() + b"\r\n\r\n" + smuggled)
+        reply = _read_all(s)
+        assert reply.startswith(b"HTTP/1.1 413") and b"Connection: close" in reply
+        assert reply.count(b"HTTP/1.1") == 1  # the body was not read as a second request
+        s = _raw(port, b"POST /predict HTTP/1.1\r\nContent-Length: -5\r\n\r\n")
+        assert _read_all(s).startswith(b"HTTP/1.1 413")
+        s = _raw(port, b"POST /predict HTTP/1.1\r\n\r\n" + smuggled)
+        reply = _read_all(s)
+        assert reply.startswith(b"HTTP/1.1 411") and reply.count(b"HTTP/1.1") == 1
