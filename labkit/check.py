@@ -313,7 +313,7 @@ def compare(got: Any, expected: Any, *, atol: float = 1e-6, rtol: float = 1e-6, 
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.abs(g - e)
         tol = atol + rtol * np.abs(e)
-        bad = ~(err <= tol) & ~(np.isnan(g) & np.isnan(e)) & ~(g == e)
+        bad = (~(err <= tol) | (np.isinf(e) & (g != e))) & ~(np.isnan(g) & np.isnan(e)) & ~(g == e)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at index {list(idx)}" if idx else ""
@@ -372,6 +372,7 @@ def _can_alarm() -> bool:
 
 
 _ALARM_DEPTH = 0
+_WHOLE_JUDGE_MIN_S = 120.0  # a class answer (not guarded call by call): the whole judge gets max(10 × limit, this)
 _JUDGE_COPIED: list[bool] = []  # non-empty while function_exercise calls an answer on its own copies
 
 
@@ -624,7 +625,7 @@ def run(exercise_id: str, answer: Any, *, record: bool = True, quiet: bool = Fal
     else:
         guarded = guard(answer, limit)
         # answers that cannot be guarded call by call (classes, callable objects): time the whole check
-        whole = None if guarded is not answer or limit is None else max(10 * limit, 120.0)
+        whole = None if guarded is not answer or limit is None else max(10 * limit, _WHOLE_JUDGE_MIN_S)
         if seed is not None:
             _SEED_OVERRIDE.append(int(seed))
         try:

@@ -96,3 +96,515 @@ def test_compare_plain_integers():
         compare(5, 6)
     with pytest.raises(Mismatch):
         compare(np.array([1, 2]), np.array([1, 3]))
+
+
+# ---------------------------------------------------------------- issue 15: a ✓ is earned
+import signal  # noqa: E402
+import time  # noqa: E402
+
+from labkit.check import (MISTAKE_CLASSES, TimeLimitExceeded, call_answer, guard, random_case,  # noqa: E402
+                          register, time_limit, wrong_classes)
+
+
+@pytest.fixture
+def reg(monkeypatch):
+    """A private, empty registry (no exercise modules are loaded) and fresh hint counters."""
+    monkeypatch.setattr(lk.check, "_REGISTRY", {})
+    monkeypatch.setattr(lk.check, "_LOADED", True)
+    monkeypatch.setattr(lk.check, "_ATTEMPTS", {})
+    return lk.check._REGISTRY
+
+
+def _double(x):
+    return np.asarray(x, dtype=float) * 2
+
+
+WRONG = {"sign: negated": lambda x: -2 * np.asarray(x, float), "off_by_one: plus one": lambda x: 2 * np.asarray(x) + 1}
+
+
+def _ex(id="99.double", **kw):
+    args = dict(title="double it", reference=_double, cases=[(np.array([1.0, 2.0]),)], hints=["h1", "h2", "h3"],
+                wrong=WRONG)
+    args.update(kw)
+    return function_exercise(id, **args)
+
+
+def _run(id, answer, **kw):
+    return lk.check(id, answer, record=False, quiet=True, **kw)
+
+
+def test_wrong_dict_labels_and_classes(reg):
+    ex = _ex()
+    assert wrong_classes(ex) == ["sign", "off_by_one"] and wrong_classes("99.double") == ["sign", "off_by_one"]
+    assert ex.wrong_labels == list(WRONG) and len(ex.wrong) == 2 and callable(ex.wrong[0])
+    listed = _ex("99.listed", wrong=list(WRONG.values()))
+    assert wrong_classes(listed) == ["other", "other"]
+    assert set(MISTAKE_CLASSES) >= {"off_by_one", "sign", "normalisation", "ignored_argument", "global_rng",
+                                    "wrong_axis", "unstable", "boundary", "mutation", "returns_none",
+                                    "fits_visible", "other"} and len(MISTAKE_CLASSES) == 12
+    with pytest.raises(ValueError, match="mistake class"):
+        _ex("99.bad", wrong={"typo: x": abs, "sign: y": abs})
+    with pytest.raises(TypeError, match="keys are strings"):
+        _ex("99.bad", wrong={1: abs, "sign: y": abs})
+    with pytest.raises(TypeError, match="dict"):
+        _ex("99.bad", wrong=abs)
+    with pytest.raises(TypeError):
+        wrong_classes(3)
+    direct = register(Exercise(id="99.direct", title="t", judge=lambda a: None, reference=abs, hints=["h"],
+                               wrong={"sign: a": abs, "boundary: b": abs}))
+    assert wrong_classes(direct) == ["sign", "boundary"]
+
+
+def test_fixed_cases_run_first_then_random_with_seed(reg):
+    seen = []
+
+    def rnd(rng):
+        seen.append(rng)
+        return [(rng.normal(size=3),), {"args": (rng.normal(size=2),), "label": "(labelled)"}]
+
+    _ex(random_cases=rnd)
+    calls = []
+
+    def spy(x):
+        calls.append(np.asarray(x).shape)
+        return _double(x)
+    assert _run("99.double", spy)
+    assert calls == [(2,), (3,), (2,)] and isinstance(seen[0], np.random.Generator)
+    _run("99.double", spy)
+    assert len(seen) == 2  # called on every check
+
+
+def test_random_case_failure_names_seed_and_reproduces(reg):
+    _ex(random_cases=lambda rng: [(rng.normal(size=4),), (rng.normal(size=4) + 100,)])
+
+    def wrong_on_big(x):
+        return _double(x) + (np.asarray(x) > 50)
+    r = _run("99.double", wrong_on_big)
+    assert not r and "random case 2 (seed " in r.message and "lk.check.random_case('99.double', seed=" in r.message
+    seed = int(r.message.split("seed ")[1].split(")")[0])
+    args, kwargs = random_case("99.double", seed=seed, index=2)
+    assert args[0].min() > 50 and kwargs == {}
+    again = random_case("99.double", seed=seed, index=2)
+    assert np.array_equal(again[0][0], args[0])
+    replay = _run("99.double", wrong_on_big, seed=seed)
+    assert f"seed {seed}" in replay.message
+    assert not random_case("99.double", seed=seed + 1, index=2)[0][0].tolist() == args[0].tolist()
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        random_case("99.double", seed=seed, index=3)
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        random_case("99.double", seed=seed, index=0)
+    with pytest.raises(TypeError, match="seed"):
+        random_case("99.double", seed="1")
+    with pytest.raises(TypeError, match="seed"):
+        _run("99.double", _double, seed=True)
+    _ex("99.fixed_only")
+    with pytest.raises(ValueError, match="no random cases"):
+        random_case("99.fixed_only", seed=1)
+    with pytest.raises(TypeError, match="random_cases"):
+        _ex("99.bad", random_cases=[1, 2])
+
+
+def test_seed_override_is_popped_after_the_check(reg):
+    _ex(random_cases=lambda rng: [(rng.normal(size=2),)])
+    _run("99.double", _double, seed=5)
+    assert lk.check._SEED_OVERRIDE == []
+    _run("99.double", lambda x: 1 / 0, seed=5)
+    assert lk.check._SEED_OVERRIDE == []
+
+
+def test_fresh_seed_each_call(reg):
+    seeds = set()
+    _ex(random_cases=lambda rng: seeds.add(int(rng.integers(2 ** 40))) or [])
+    for _ in range(5):
+        _run("99.double", _double)
+    assert len(seeds) == 5
+
+
+def test_reference_and_answer_get_their_own_copies(reg):
+    cases = [([1.0, 2.0],), ({"a": [1]},)]
+    seen_by_ref = []
+
+    def ref(v):
+        seen_by_ref.append(copy_of(v))
+        return 1
+
+    def consuming(v):
+        v.clear()
+        return 1
+    function_exercise("99.copy", title="t", reference=ref, cases=cases, hints=["h"], wrong=[abs, abs],
+                      allow_mutation=True)
+    assert _run("99.copy", consuming)
+    assert _run("99.copy", consuming)
+    assert cases == [([1.0, 2.0],), ({"a": [1]},)] and seen_by_ref[-1] == {"a": [1]}
+
+
+def copy_of(v):
+    import copy
+    return copy.deepcopy(v)
+
+
+def test_in_place_change_is_rejected_unless_allowed(reg):
+    _ex()
+
+    def in_place(x):
+        x *= 2
+        return x
+    r = _run("99.double", in_place)
+    assert not r and "argument #1 in place" in r.message
+    function_exercise("99.kw", title="t", reference=lambda x, y=None: 0, hints=["h"], wrong=[abs, abs],
+                      cases=[{"args": (1,), "kwargs": {"y": [1, 2]}}])
+
+    def pops_kw(x, y=None):
+        y.pop()
+        return 0
+    r = _run("99.kw", pops_kw)
+    assert not r and "argument y= in place" in r.message
+    _ex("99.allowed", allow_mutation=True)
+    assert _run("99.allowed", in_place)
+
+
+def test_custom_judge_cases_are_protected_by_the_guard(reg):
+    layers = [[(3, 1)], [(3, 1), (3, 2)]]
+
+    def rf(ls):
+        return 1 + sum(k - 1 for k, _ in ls)
+
+    def judge(answer):
+        for case in layers:  # hands its own case list to the answer, as an old judge did
+            if answer(case) != rf(case):
+                raise Mismatch(f"case {case}: got {answer(case)}")
+    register(Exercise(id="99.rf", title="t", judge=judge, reference=rf, wrong=[lambda ls: 1, lambda ls: 0],
+                      hints=["h"]))
+
+    def consuming(ls):
+        out = rf(ls)
+        while ls:
+            ls.pop(0)
+        return out
+    assert _run("99.rf", consuming)
+    assert layers == [[(3, 1)], [(3, 1), (3, 2)]]
+    assert not _run("99.rf", lambda ls: 1)
+
+
+def test_call_answer_and_guard():
+    data = [1, [2, 3]]
+
+    def eat(v):
+        v.clear()
+        return "ok"
+    assert call_answer(eat, data) == "ok" and data == [1, [2, 3]]
+    assert call_answer(eat, v=data) == "ok" and data == [1, [2, 3]]
+    g = guard(eat)
+    assert g(data) == "ok" and data == [1, [2, 3]] and g.__wrapped__ is eat and guard(g) is g
+    arr = np.ones(3)
+    guard(lambda a: a.fill(0))(arr)
+    assert arr.tolist() == [1, 1, 1]
+
+    class Buf:
+        pass
+    assert guard(Buf) is Buf
+    rng = np.random.default_rng(0)
+    guard(lambda r: r.normal())(rng)  # non-data objects are passed through: the rng really advances
+    assert rng.bit_generator.state != np.random.default_rng(0).bit_generator.state
+    with pytest.raises(TimeLimitExceeded):
+        call_answer(_spin, time_limit_s=0.2)
+
+
+def _spin(*args, **kwargs):
+    while True:
+        pass
+
+
+def test_infinite_loop_gives_a_cross_and_the_kernel_stays_usable(reg):
+    _ex(time_limit_s=0.3)
+    t0 = time.monotonic()
+    r = _run("99.double", _spin)
+    assert not r and "took longer than 0.3 s" in r.message and "infinite loop" in r.message
+    assert time.monotonic() - t0 < 5
+    assert _run("99.double", _double)  # still usable
+    assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.default_int_handler, None) or \
+        not callable(signal.getsignal(signal.SIGALRM)) or signal.getsignal(signal.SIGALRM).__name__ != "_alarm"
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0 or signal.getitimer(signal.ITIMER_REAL)[0] > 1
+
+
+def test_time_limit_is_configurable_and_catches_except_exception(reg):
+    ex = _ex(time_limit_s=5.0)
+    ex.time_limit_s = 0.2  # configurable per exercise, also after registration
+
+    def swallowing(x):
+        try:
+            _spin()
+        except Exception:
+            return _double(x)
+    r = _run("99.double", swallowing)
+    assert not r and "took longer than 0.2 s" in r.message
+
+
+def test_time_limit_on_a_class_answer_times_the_whole_judge(reg):
+    def judge(answer):
+        answer().go()
+    register(Exercise(id="99.cls", title="t", judge=judge, reference=None, wrong=[1, 2], hints=["h"],
+                      time_limit_s=0.02))
+
+    class Spinner:
+        def go(self):
+            _spin()
+    t0 = time.monotonic()
+    # the whole judge gets max(10 × limit, _WHOLE_JUDGE_MIN_S)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lk.check, "_WHOLE_JUDGE_MIN_S", 0.3)
+        r = _run("99.cls", Spinner)
+    assert not r and "took longer than 0.3 s" in r.message and time.monotonic() - t0 < 5
+
+
+def test_time_limit_restores_an_outer_timer_and_handler():
+    fired = []
+    old = signal.signal(signal.SIGALRM, lambda *a: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with time_limit(5):
+            pass
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 0 < left <= 0.5
+        with time_limit(None):  # no limit: nothing changes
+            assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
+        with time_limit(0):
+            pass
+        time.sleep(0.7)
+        assert fired == [1]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_nested_time_limits_keep_the_outer_one():
+    t0 = time.monotonic()
+    with pytest.raises(TimeLimitExceeded) as info:
+        with time_limit(0.2):
+            with time_limit(50):
+                _spin()
+    assert info.value.seconds == 0.2 and time.monotonic() - t0 < 3
+    assert lk.check._ALARM_DEPTH == 0
+
+
+def test_complex_results_are_not_cast_to_real():
+    with pytest.raises(Mismatch, match=r"differs.*1\+0j|1\+0\.001j"):
+        compare(np.array([1 + 0j]), np.array([1 + 1e-3j]))
+    with pytest.raises(Mismatch):
+        compare(np.array([1.0]), np.array([1 + 1j]))
+    with pytest.raises(Mismatch):
+        compare(1 + 1j, 1.0)
+    compare(np.array([1 + 2j]), np.array([1 + 2j]))
+    with pytest.raises(AssertionError, match="differs"):
+        lk.check.close(np.array([1 + 1j]), np.array([1 + 0j]), quiet=True)
+    assert lk.check.close(np.array([1 + 1j]), np.array([1 + 1j + 1e-9j]), quiet=True) == pytest.approx(1e-9, rel=1e-3)
+
+
+def test_tuple_exercise_accepts_a_list_with_the_same_values():
+    compare([1, 2.5], (1, 2.5))
+    compare([True, 3], (True, 3))
+    compare([np.ones(2), "a"], (np.ones(2), "a"))
+    compare((np.int64(2), 3.0), (2, 3.0))
+    with pytest.raises(Mismatch, match="shape"):
+        compare([1, 2, 3], (1, 2))
+    with pytest.raises(Mismatch, match="should have 2 items"):
+        compare([1, "a", 3], (1, "a"))
+    with pytest.raises(Mismatch, match=r"result\[1\]"):
+        compare([True, 4], (True, 3))
+    with pytest.raises(Mismatch, match="should be a tuple"):
+        compare("ab", (np.ones(2), "a"))
+
+
+def test_compare_bools_strings_and_none():
+    compare(True, True)
+    compare(np.bool_(True), True)
+    with pytest.raises(Mismatch):
+        compare(1, True)
+    with pytest.raises(Mismatch):
+        compare(False, True)
+    with pytest.raises(Mismatch, match="forget to `return`"):
+        compare(None, np.ones(2))
+    compare(None, None)
+    with pytest.raises(Mismatch, match="expected 'a'"):
+        compare(np.array(["a"]), "a")
+    with pytest.raises(Mismatch):
+        compare("b", "a")
+    with pytest.raises(Mismatch, match="number/array"):
+        compare("x", 1.0)
+    with pytest.raises(Mismatch, match="should be a dict"):
+        compare([1], {"a": 1})
+    compare(np.array(["a", "b"]), np.array(["a", "b"]))
+    with pytest.raises(Mismatch, match=r"\[1\] is"):
+        compare(np.array(["a", "c"]), np.array(["a", "b"]))
+    with pytest.raises(Mismatch, match=r"should hold numbers"):
+        compare(np.array([{}, {}], dtype=object)[:0].astype("M8[s]"), np.zeros(0))
+
+
+def test_comparison_failure_does_not_blame_the_learners_code(reg):
+    class Weird:
+        def __eq__(self, other):
+            raise RuntimeError("cannot compare")
+    function_exercise("99.weird", title="t", reference=lambda: Weird(), cases=[()], hints=["h"], wrong=[abs, abs])
+    r = _run("99.weird", lambda: Weird())
+    assert not r and "your code raised" not in r.message
+
+
+def test_mismatch_shows_enough_digits():
+    with pytest.raises(Mismatch) as info:
+        compare(0.6272114, 0.6272119, atol=1e-9, rtol=1e-9)
+    msg = str(info.value)
+    assert "0.6272114" in msg and "0.6272119" in msg and "difference 5e-07" in msg and "relative" in msg
+    with pytest.raises(Mismatch) as info:
+        compare(np.array([1.0, 0.62721100001]), np.array([1.0, 0.627211]), atol=1e-13, rtol=0)
+    assert "0.62721100001" in str(info.value) and "index [1]" in str(info.value)
+    with pytest.raises(Mismatch, match=r"relative inf"):
+        compare(1e-3, 0.0, atol=1e-9, rtol=0)
+
+
+def test_tolerances_are_atol_plus_rtol(capsys):
+    compare(100.0 + 5e-5, 100.0, atol=1e-6, rtol=1e-6)
+    with pytest.raises(Mismatch):
+        compare(100.0 + 2e-4, 100.0, atol=1e-6, rtol=1e-6)
+    compare(1.0 + 9e-7, 1.0, atol=1e-6, rtol=0)
+    with pytest.raises(Mismatch):
+        compare(1.0 + 2e-6, 1.0, atol=1e-6, rtol=0)
+    compare(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]))
+    compare(np.array([np.inf]), np.array([np.inf]))
+    with pytest.raises(Mismatch):
+        compare(np.array([-np.inf]), np.array([np.inf]))
+    with pytest.raises(Mismatch):
+        compare(np.array([1e300]), np.array([np.inf]))
+    assert lk.check.close(1.5, 1.0, atol=1.0) == 0.5
+    assert "max abs error 0.5, allowed 1" in capsys.readouterr().out
+    assert lk.check.close(1.0, 1.0, quiet=True) == 0.0 and capsys.readouterr().out == ""
+    assert lk.check.close(102.0, 100.0, atol=0, rtol=0.05, quiet=True) == 2.0
+
+
+def test_hints_advance_after_each_failed_run_and_not_after_a_pass(reg):
+    _ex()
+    r1 = _run("99.double", abs)
+    r2 = _run("99.double", abs)
+    assert (r1.hint.split("  ")[0], r2.hint.split("  ")[0]) == ("h1", "h2")
+    assert (r1.attempts, r2.attempts) == (1, 2) and "lk.hint('99.double')" in r1.hint
+    ok = _run("99.double", _double)
+    assert ok and ok.hint == "" and ok.attempts == 2 and lk.check._ATTEMPTS["99.double"] == 2
+    r3, r4 = _run("99.double", abs), _run("99.double", abs)
+    assert r3.hint == "h3" and r4.hint == "h3" and r4.attempts == 4  # the last hint sticks, no "next" tip
+    assert "Hint: h3" in str(r4) and str(ok) == ok.message and bool(ok) and not bool(r4)
+    assert r3.elapsed_s >= 0
+
+
+def test_hint_function_steps_after_failures(reg, capsys):
+    _ex()
+    _run("99.double", abs)
+    assert lk.check.hint("99.double") == "h2" and "Hint 2/3 for 99.double: h2" in capsys.readouterr().out
+    assert lk.check.hint("99.double") == "h3" and lk.check.hint("99.double") == "h3"
+    assert "Hint 3/3" in capsys.readouterr().out
+
+
+def test_strict_override_both_ways(reg, monkeypatch):
+    _ex()
+    monkeypatch.setenv("LABKIT_STRICT", "1")
+    assert not _run("99.double", abs, strict=False)
+    with pytest.raises(AssertionError, match="LABKIT_STRICT: check failed"):
+        _run("99.double", abs)
+    assert _run("99.double", _double)  # a pass never raises
+    for off in ("0", "false", "no", ""):
+        monkeypatch.setenv("LABKIT_STRICT", off)
+        assert not _run("99.double", abs)
+    monkeypatch.setenv("LABKIT_STRICT", "yes")
+    with pytest.raises(AssertionError):
+        _run("99.double", abs)
+    monkeypatch.setenv("LABKIT_STRICT", "0")
+    with pytest.raises(AssertionError):
+        _run("99.double", abs, strict=True)
+
+
+def test_printed_result_and_messages(reg, capsys):
+    _ex()
+    lk.check("99.double", _double, record=False)
+    assert capsys.readouterr().out.strip() == "✓ 99.double — double it: correct."
+    lk.check("99.double", abs, record=False)
+    out = capsys.readouterr().out
+    assert out.startswith("✗ 99.double — double it: case 1 (array([1., 2.])): result differs") and "Hint: h1" in out
+    r = _run("99.double", ...)
+    assert "no answer yet (got Ellipsis)" in r.message
+    r = _run("99.double", 3)
+    assert "expected a function, got int" in r.message
+
+    def stub(x):
+        raise NotImplementedError
+    assert "not implemented yet" in _run("99.double", stub).message
+
+    def recurse(x):
+        return recurse(x)
+    r = _run("99.double", recurse)
+    assert "RecursionError" in r.message and "calls itself" in r.message
+
+    def boom(x):
+        return {}["missing"]
+    r = _run("99.double", boom)
+    assert "your code raised KeyError" in r.message and "line" in r.message and "Traceback" not in r.message
+
+
+def test_results_file_and_progress_errors(reg, tmp_path, monkeypatch, capsys):
+    _ex()
+    f = tmp_path / "r.jsonl"
+    monkeypatch.setenv("LABKIT_RESULTS_FILE", str(f))
+    import json
+    lk.check("99.double", _double, quiet=True)
+    lk.check("99.double", abs, quiet=True)
+    rows = [json.loads(line) for line in f.read_text().splitlines()]
+    assert [r["passed"] for r in rows] == [True, False] and rows[0]["exercise"] == "99.double"
+    lk.check("99.double", abs, quiet=True, record=False)
+    assert len(f.read_text().splitlines()) == 2
+    monkeypatch.setenv("LABKIT_RESULTS_FILE", str(tmp_path / "no" / "dir" / "r.jsonl"))
+    import labkit.progress
+    monkeypatch.setattr(labkit.progress, "record_check", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    assert lk.check("99.double", _double, quiet=True)
+    assert "progress not saved: disk full" in capsys.readouterr().err
+
+
+def test_register_validates(reg):
+    for bad in ("1.x", "001.x", "ab.x", "01.", "01x"):
+        with pytest.raises(ValueError, match="NN.name"):
+            _ex(bad)
+    with pytest.raises(ValueError, match="at least one hint"):
+        _ex(hints=[])
+    with pytest.raises(ValueError, match="two plausible"):
+        _ex(wrong={"sign: a": abs})
+    ex = _ex("12.name", register_it=False)
+    assert "12.name" not in reg and ex.notebook == "12"
+    assert register(ex) is ex and reg["12.name"] is ex
+    assert [e.id for e in lk.check.all_exercises("12")] == ["12.name"]
+    _ex("13.b")
+    _ex("13.a")
+    assert [e.id for e in lk.check.all_exercises()] == ["12.name", "13.a", "13.b"]
+    assert lk.check.all_exercises("14") == []
+
+
+def test_unknown_id_without_near_names(reg):
+    with pytest.raises(ValueError, match="all_exercises"):
+        lk.check.get("42.zzz")
+
+
+def test_lazy_cases_are_called_per_check(reg):
+    n = []
+
+    def cases():
+        n.append(1)
+        return [(np.ones(2),)]
+    _ex(cases=cases)
+    _run("99.double", _double)
+    _run("99.double", _double)
+    assert len(n) == 2
+
+
+def test_describe_keeps_failing_input_short():
+    from labkit.check import _describe, _short_repr
+    assert _short_repr(np.arange(3.0)) == "array([0., 1., 2.])"
+    assert _short_repr(np.zeros((50, 4))) == "array(50, 4) float64 in [0, 0]"
+    assert _short_repr(list(range(100))).startswith("list of 100 items [0, 1, ...]")
+    assert _short_repr("x" * 100).endswith("...") and len(_short_repr("x" * 100)) == 60
+    assert _describe((1,), {"k": 2}) == "1, k=2"
+    assert _short_repr(np.array([np.nan, np.nan])).startswith("array(")
