@@ -116,6 +116,7 @@ class Exercise:
     random_cases: Callable[[np.random.Generator], Iterable] | None = None
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
     wrong_labels: list[str] = field(default_factory=list)
+    allow_mutation: bool = False
 
     def __post_init__(self) -> None:
         answers, labels = _split_wrong(self.wrong, f"Exercise {self.id!r}")
@@ -587,7 +588,8 @@ def function_exercise(id: str, *, title: str, reference: Callable, cases: Iterab
 
     judge._labkit_copies = True  # type: ignore[attr-defined]
     ex = Exercise(id=id, title=title, judge=judge, reference=reference, wrong=wrong, hints=list(hints),
-                  section=section, cases=cases, random_cases=random_cases, time_limit_s=time_limit_s)
+                  section=section, cases=cases, random_cases=random_cases, time_limit_s=time_limit_s,
+                  allow_mutation=allow_mutation)
     return register(ex) if register_it else ex
 
 
