@@ -8,7 +8,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _pyproject() -> dict[str, str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    specs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["test"]
+    specs = data["project"]["dependencies"] + [s for extra in data["project"]["optional-dependencies"].values()
+                                               for s in extra]  # test, hub, zh: all mirrored
     return {re.split(r"[<>=!~ ]", s, maxsplit=1)[0].lower(): s.replace(" ", "") for s in specs}
 
 
