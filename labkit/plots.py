@@ -72,8 +72,14 @@ def decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray
 
 
 def image_grid(images: np.ndarray, labels: Sequence[Any] | None = None, preds: Sequence[Any] | None = None, *,
-               ncols: int = 8, cmap: str = "gray", names: Sequence[str] | None = None, size: float = 1.3):
-    """A grid of images titled with labels (and predictions, red when wrong)."""
+               ncols: int = 8, cmap: str = "gray", names: Sequence[str] | None = None, size: float = 1.3,
+               vmin: float | None = None, vmax: float | None = None, row_titles: Sequence[str] | None = None):
+    """A grid of images titled with labels (and predictions, red when wrong); used from 00_welcome on.
+
+    ``vmin``/``vmax`` fix the colour scale for every image (e.g. 0 and 1, so that augmented copies
+    are drawn on the same scale as the originals); ``row_titles`` (when no labels are given) titles
+    the first image of each row.
+    """
     imgs = np.asarray(images)
     if imgs.ndim == 4 and imgs.shape[-1] == 1:
         imgs = imgs[..., 0]
@@ -82,8 +88,13 @@ def image_grid(images: np.ndarray, labels: Sequence[Any] | None = None, preds: S
     n = len(imgs)
     if labels is not None and len(labels) != n:
         raise ValueError(f"{len(labels)} labels for {n} images.")
+    if not isinstance(ncols, (int, np.integer)) or isinstance(ncols, bool) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}.")
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
+    if row_titles is not None and len(row_titles) != nrows:
+        raise ValueError(f"{len(row_titles)} row titles for {nrows} rows ({n} images, ncols={ncols}); "
+                         "give one title per row.")
     plt = _plt()
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.2 * (labels is not None)),
                              squeeze=False)
@@ -92,7 +103,9 @@ def image_grid(images: np.ndarray, labels: Sequence[Any] | None = None, preds: S
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow(imgs[i], cmap=cmap if imgs.ndim == 3 else None)
+        ax.imshow(imgs[i], cmap=cmap if imgs.ndim == 3 else None, vmin=vmin, vmax=vmax)
+        if row_titles is not None and i % ncols == 0 and labels is None:
+            ax.set_title(row_titles[i // ncols], fontsize=8, loc="left")
         if labels is not None:
             t = fmt(labels[i])
             color = "black"
