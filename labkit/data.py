@@ -237,6 +237,66 @@ def _pydoc_corpus(max_chars: int | None = None):
     return _bunch(X=text, text=text, vocab=vocab, description=REGISTRY["pydoc_corpus"].description)
 
 
+# The second domain of the large-model track (07, 12, 15): Python code with docstrings and
+# comments removed, far enough from the English prose of pydoc_corpus that fine-tuning on one
+# shows forgetting of the other. Pure-Python standard-library modules, in this fixed order.
+PYTHON_SOURCE_MODULES = (
+    "abc", "argparse", "ast", "base64", "bisect", "calendar", "cmd", "codecs", "colorsys", "configparser",
+    "contextlib", "copy", "csv", "dataclasses", "datetime", "decimal", "difflib", "dis", "enum", "fnmatch",
+    "fractions", "ftplib", "functools", "getopt", "gettext", "glob", "gzip", "heapq", "hmac", "imaplib",
+    "inspect", "ipaddress", "json.decoder", "json.encoder", "keyword", "linecache", "locale", "logging",
+    "mailbox", "mimetypes", "netrc", "numbers", "operator", "optparse", "pathlib", "pickle", "pkgutil",
+    "platform", "plistlib", "poplib", "pprint", "queue", "quopri", "random", "reprlib", "sched", "secrets",
+    "selectors", "shlex", "shutil", "smtplib", "statistics", "string", "stringprep", "tabnanny", "tarfile",
+    "tempfile", "textwrap", "threading", "timeit", "token", "tokenize", "trace", "traceback", "types",
+    "typing", "uuid", "warnings", "wave", "weakref", "zipfile",
+)
+PYTHON_SOURCE_NOTE = ("≈1.6 M characters (CPython 3.11.7: 1,619,216, sha256 cc4ad042…); the text and its "
+                      "sha256 depend on the installed Python's minor version (ast.unparse and the modules' code).")
+
+
+def _strip_docstrings(tree):
+    import ast
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@_register(name="python_source", source="the installed CPython standard library (source files, read offline)",
+           license="PSF License", shape=PYTHON_SOURCE_NOTE, kind="bundled")
+def _python_source(max_chars: int | None = None):
+    """Python code: pure-Python standard-library modules, docstrings and comments removed (via ast)."""
+    import ast
+    import importlib.util
+    import sys
+    parts, used = [], []
+    for mod in PYTHON_SOURCE_MODULES:
+        spec = importlib.util.find_spec(mod)
+        origin = getattr(spec, "origin", None)
+        if not origin or not origin.endswith(".py"):
+            continue
+        try:
+            src = Path(origin).read_text(encoding="utf-8")
+            parts.append(f"# module {mod}\n" + ast.unparse(_strip_docstrings(ast.parse(src))) + "\n")
+        except (OSError, SyntaxError, UnicodeDecodeError):  # a stripped-down Python: skip the module
+            continue
+        used.append(mod)
+    if not parts:
+        raise DatasetError("No standard-library source files were found (a Python without .py files?); "
+                           "use the course's .venv (make lab).")
+    text = "\n".join(parts)
+    if max_chars is not None:
+        text = text[:_check_int("max_chars", max_chars, 1, len(text))]
+    return _bunch(X=text, text=text, vocab=sorted(set(text)), modules=used,
+                  python=".".join(map(str, sys.version_info[:3])),
+                  sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                  description=REGISTRY["python_source"].description)
+
+
 # ------------------------------------------------------------------ shipped in datasets/
 MNIST1D_SHA256 = "1193ce312ebf40dd2d945576eaa4455d2ce5619ba5188d8beae9f6cbc9a7dfe8"
 

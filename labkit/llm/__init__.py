@@ -1,0 +1,45 @@
+"""The course's small GPT (introduced in 07_attention_transformers; used again in 12 and 15).
+
+One readable decoder-only transformer in Keras 3, small enough to read in a lesson:
+
+* :mod:`.config`     — :class:`GPTConfig` and the parameter-count formula :func:`count_params`;
+* :mod:`.layers`     — causal multi-head self-attention, RoPE, RMSNorm, the pre-norm block,
+  :func:`build_gpt` and :func:`attention_maps`;
+* :mod:`.tokenizer`  — :class:`CharTokenizer` and a from-scratch byte-pair encoder
+  (:func:`train_bpe`, :class:`BPETokenizer`);
+* :mod:`.sampling`   — top-k / top-p filters, :func:`sample_next`, :func:`generate`;
+* :mod:`.training`   — :func:`lm_batches` (tf.data for next-token training), :class:`TimeBudget`;
+* :mod:`.pretrained` — :func:`load_pretrained` (the tiny GPT shipped in ``datasets/``).
+
+Names are imported lazily, so ``import labkit.llm`` does not start TensorFlow.
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "GPTConfig": "config", "count_params": "config",
+    "CausalSelfAttention": "layers", "RMSNorm": "layers", "MLP": "layers", "TransformerBlock": "layers",
+    "GPT": "layers", "build_gpt": "layers", "apply_rope": "layers", "rope_angles": "layers",
+    "sinusoidal_positions": "layers", "attention_maps": "layers", "causal_mask": "layers",
+    "CharTokenizer": "tokenizer", "BPETokenizer": "tokenizer", "train_bpe": "tokenizer",
+    "count_pairs": "tokenizer", "merge_pair": "tokenizer",
+    "top_k_filter": "sampling", "top_p_filter": "sampling", "sample_next": "sampling", "generate": "sampling",
+    "softmax": "sampling",
+    "lm_batches": "training", "lm_arrays": "training", "TimeBudget": "training", "compile_lm": "training",
+    "evaluate_loss": "training",
+    "load_pretrained": "pretrained", "save_weights": "pretrained", "load_weights": "pretrained",
+    "PRETRAINED": "pretrained",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'labkit.llm' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,110 @@
+"""Next-token training (07_attention_transformers; reused in 12 and 15).
+
+``lm_arrays`` cuts a token stream into (input, target) windows shifted by one; ``lm_batches``
+makes the shuffled ``tf.data`` pipeline; ``TimeBudget`` stops ``fit`` by wall time (or a step
+count, for a run that must be reproducible); ``compile_lm`` and ``evaluate_loss`` are the
+usual AdamW + cross-entropy in nats per token.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+
+def lm_arrays(ids: Any, context: int, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of a token stream: X[i] = ids[s:s+context], Y[i] = ids[s+1:s+context+1], s = i·stride."""
+    a = np.asarray(ids)
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise ValueError(f"ids must be a 1-D int array of token ids, got shape {a.shape} dtype {a.dtype}.")
+    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or context < 1:
+        raise ValueError(f"context must be a positive int, got {context!r}.")
+    stride = context if stride is None else stride
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride must be a positive int, got {stride!r}.")
+    if len(a) < context + 1:
+        raise ValueError(f"The stream has {len(a)} tokens; it needs at least context + 1 = {context + 1}.")
+    starts = np.arange(0, len(a) - context, stride)
+    idx = starts[:, None] + np.arange(context + 1)[None, :]
+    w = a[idx].astype(np.int32)
+    return w[:, :-1], w[:, 1:]
+
+
+def lm_batches(ids: Any, context: int, batch_size: int = 32, stride: int | None = None, shuffle: bool = True,
+               seed: int = 0, repeat: bool = False):
+    """A ``tf.data.Dataset`` of (x, y) int32 batches (batch, context) for next-token training."""
+    import tensorflow as tf
+    X, Y = lm_arrays(ids, context, stride)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
+    ds = tf.data.Dataset.from_tensor_slices((X, Y))
+    if shuffle:
+        ds = ds.shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.batch(int(batch_size), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _callback_base():
+    import keras
+    return keras.callbacks.Callback
+
+
+class TimeBudget(_callback_base()):
+    """A Keras callback that stops training after ``seconds`` of wall time or ``max_steps`` batches.
+
+    Stopping by time keeps a notebook inside its budget on any machine; stopping by steps makes
+    a run reproducible. ``elapsed`` and ``steps`` tell what was done. Losses seen every batch
+    are kept in ``losses``.
+    """
+
+    def __init__(self, seconds: float | None = None, max_steps: int | None = None) -> None:
+        super().__init__()
+        if seconds is None and max_steps is None:
+            raise ValueError("TimeBudget needs seconds=… or max_steps=… (or both).")
+        if seconds is not None and not seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {seconds!r}.")
+        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+            raise ValueError(f"max_steps must be a positive int, got {max_steps!r}.")
+        self.seconds, self.max_steps = seconds, max_steps
+        self.steps, self.elapsed, self.losses = 0, 0.0, []
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        self.t0 = time.perf_counter()
+        self.steps, self.losses = 0, []
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        self.steps += 1
+        if logs and "loss" in logs:
+            self.losses.append(float(logs["loss"]))
+        self.elapsed = time.perf_counter() - self.t0
+        if (self.seconds is not None and self.elapsed >= self.seconds) or \
+                (self.max_steps is not None and self.steps >= self.max_steps):
+            self.model.stop_training = True
+
+
+def compile_lm(model: Any, lr: float = 3e-3, weight_decay: float = 0.01, clipnorm: float | None = 1.0,
+               jit_compile: Any = "auto") -> Any:
+    """Compile for next-token training: AdamW, sparse cross-entropy on logits (nats per token)."""
+    import keras
+    opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=weight_decay, clipnorm=clipnorm)
+    model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=jit_compile)
+    return model
+
+
+def evaluate_loss(model: Any, X: Any, Y: Any, batch_size: int = 64) -> float:
+    """Mean next-token cross-entropy (nats per token) of ``model`` on windows X → Y, in inference mode."""
+    import keras
+    from keras import ops
+    X, Y = np.asarray(X), np.asarray(Y)
+    if X.shape != Y.shape or X.ndim != 2:
+        raise ValueError(f"X and Y must be matching (n, T) arrays, got {X.shape} and {Y.shape}.")
+    total, count = 0.0, 0
+    for i in range(0, len(X), batch_size):
+        logits = model(X[i:i + batch_size], training=False)
+        ce = keras.losses.sparse_categorical_crossentropy(Y[i:i + batch_size], logits, from_logits=True)
+        total += float(ops.sum(ce))
+        count += ce.shape[0] * ce.shape[1]
+    return total / count
