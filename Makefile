@@ -19,7 +19,7 @@ PROXY_STAMP := workshop/node/node_modules/.stamp
 # the Chinese JupyterLab interface: make lab LAB_LANG=zh_CN (needs the [zh] extra, installed by make lab)
 LAB_LANG ?=
 
-.PHONY: lab test venv timings plan student bench doctor clean help hub hub-deps wheelhouse capacity test-all
+.PHONY: lab test venv timings plan student bench doctor clean help hub hub-deps wheelhouse capacity test-all pretrained
 
 help:
 	@echo "make lab      set up .venv if needed and open JupyterLab on the course"
@@ -66,6 +66,10 @@ plan: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/labkit student --out student
+
+# re-create datasets/tiny_gpt.npz and tiny_gpt_draft.npz (deterministic; see datasets/README.md)
+pretrained: $(STAMP)
+	nice -n 5 $(BIN)/python scripts/make_pretrained.py $(PRETRAINED_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_train_loop.py
