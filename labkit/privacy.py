@@ -110,6 +110,36 @@ def fedavg(client_weights: Sequence[Sequence[np.ndarray]], client_sizes: Sequenc
             for i in range(n_vars)]
 
 
+def fedavg_round(global_weights: Sequence[np.ndarray], client_weights: Sequence[Sequence[np.ndarray]],
+                 client_sizes: Sequence[float], arrived: Sequence[bool], server_lr: float = 1.0) -> list[np.ndarray]:
+    """One FedAvg server update with stragglers (introduced in 17_privacy_security).
+
+    Only clients that ``arrived`` in time count; their updates Δw_k = w_k − w are averaged with
+    weights n_k / Σ_arrived n and applied with ``server_lr``: w + η·Σ p_k Δw_k. When no client with
+    data arrived, the global weights come back unchanged (as new arrays). ``server_lr=1`` with every
+    client arrived is :func:`fedavg`.
+    """
+    k = len(client_weights)
+    if k == 0 or not (k == len(client_sizes) == len(arrived)):
+        raise ValueError(f"need one weight list, one size and one arrived flag per client; got {k}, "
+                         f"{len(client_sizes)} and {len(arrived)}.")
+    sizes = np.asarray(client_sizes, dtype=np.float64)
+    if not np.all(np.isfinite(sizes)) or (sizes < 0).any():
+        raise ValueError("client_sizes must be finite and ≥ 0.")
+    if not np.isfinite(server_lr) or server_lr <= 0:
+        raise ValueError(f"server_lr must be a positive finite number, got {server_lr!r}.")
+    if any(len(w) != len(global_weights) for w in client_weights):
+        raise ValueError("every client must send the same list of weight arrays as the global model.")
+    use = [i for i in range(k) if bool(arrived[i]) and sizes[i] > 0]
+    glob = [np.asarray(g, dtype=np.float64) for g in global_weights]
+    if not use:
+        return [g.copy() for g in glob]
+    p = sizes[use] / sizes[use].sum()
+    return [g + server_lr * sum(pk * (np.asarray(client_weights[i][v], dtype=np.float64) - g)
+                                for pk, i in zip(p, use))
+            for v, g in enumerate(glob)]
+
+
 # ------------------------------------------------------------------ adversarial examples
 def fgsm(grad_fn: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, eps: float,
          clip: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -121,6 +151,31 @@ def fgsm(grad_fn: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray,
     if g.shape != x.shape:
         raise ValueError(f"grad_fn returned shape {g.shape} for inputs of shape {x.shape}.")
     return np.clip(x + eps * np.sign(g), clip[0], clip[1])
+
+
+def pgd(grad_fn: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, eps: float,
+        alpha: float, steps: int, rng: np.random.Generator, clip: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """L∞ projected gradient ascent from a random start in the ε-ball (introduced in 17_privacy_security).
+
+    Start at x + U(−ε, ε) drawn from ``rng`` (kept in ``clip``); then ``steps`` times: step
+    α·sign(∇ₓ loss), project back into the ε-ball around the ORIGINAL x and into the valid range.
+    """
+    if not (np.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite number ≥ 0, got {eps!r}.")
+    if not (np.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha (the step size) must be a positive finite number, got {alpha!r}.")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}.")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}.")
+    x0 = np.asarray(x)
+    x_adv = np.clip(x0 + rng.uniform(-eps, eps, x0.shape), clip[0], clip[1])
+    for _ in range(int(steps)):
+        g = np.asarray(grad_fn(x_adv, y))
+        if g.shape != x0.shape:
+            raise ValueError(f"grad_fn returned shape {g.shape} for inputs of shape {x0.shape}.")
+        x_adv = np.clip(np.clip(x_adv + alpha * np.sign(g), x0 - eps, x0 + eps), clip[0], clip[1])
+    return x_adv
 
 
 # ------------------------------------------------------------------ membership inference
