@@ -19,7 +19,7 @@ PROXY_STAMP := workshop/node/node_modules/.stamp
 # the Chinese JupyterLab interface: make lab LAB_LANG=zh_CN (needs the [zh] extra, installed by make lab)
 LAB_LANG ?=
 
-.PHONY: lab test venv timings plan student bench doctor clean help hub hub-deps wheelhouse capacity test-all pretrained
+.PHONY: lab test venv timings plan student bench doctor clean help hub hub-deps wheelhouse capacity test-all pretrained mutation
 
 help:
 	@echo "make lab      set up .venv if needed and open JupyterLab on the course"
@@ -77,6 +77,12 @@ bench: $(STAMP)
 
 doctor: $(STAMP)
 	$(BIN)/labkit doctor
+
+# mutation testing (issue 15): mutmut over the course machinery, not part of `make test`; figures in tests/README.md
+MUTATION_MODULES ?= check quiz progress student data grade
+mutation: $(STAMP)
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev]'
+	nice -n 10 $(BIN)/python scripts/mutation.py $(MUTATION_MODULES)
 
 # ---- classroom workshops (workshop/README.md)
 $(PROXY_STAMP): workshop/node/package.json workshop/node/package-lock.json
