@@ -7,7 +7,8 @@
 - ``local_cluster(script, n_workers)``: start worker processes on 127.0.0.1, each with its own
   ``TF_CONFIG`` and free port, and always reap them — when the ``with`` block ends, when a cell
   fails, and when the kernel exits (``atexit``; on Linux also if the kernel is killed).
-- ``allreduce_time``, ``state_bytes_per_device`` and ``pipeline_bubble``: the cost arithmetic.
+- ``allreduce_time`` and ``pipeline_bubble``: the cost arithmetic; ``pipeline_schedule`` simulates GPipe
+  and 1F1B (notebook 12). Memory per device under ZeRO lives in ``labkit.memory`` (one accounting).
 
 TensorFlow is imported inside the functions that need it.
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 __all__ = ["logical_devices", "pick_strategy", "describe", "free_ports", "tf_config", "Cluster", "local_cluster",
-           "reap", "pid_alive", "allreduce_time", "state_bytes_per_device", "pipeline_bubble", "INTERCONNECTS"]
+           "reap", "pid_alive", "allreduce_time", "pipeline_bubble", "pipeline_schedule", "schedule_stats", "INTERCONNECTS"]
 
 
 # ------------------------------------------------------------------ devices and strategies
@@ -371,26 +372,91 @@ def allreduce_time(n_params: float, bytes_per_param: float, n_devices: int, band
     return 2 * (n - 1) / n * n_params * bytes_per_param / bandwidth + 2 * (n - 1) * latency
 
 
-def state_bytes_per_device(n_params: float, n_devices: int, scheme: str = "data") -> float:
-    """Model-state bytes per device for mixed precision with Adam (16 per parameter in all), by scheme.
-
-    ``data``: every device holds everything; ``zero1``/``zero2``/``zero3``: shard the optimizer
-    state / + gradients / + weights (ZeRO); ``model``: tensor or pipeline parallel, all split N ways.
-    """
-    n = n_devices
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_devices must be a positive int, got {n!r}.")
-    p = float(n_params)
-    table = {"data": 16 * p, "zero1": 4 * p + 12 * p / n, "zero2": 2 * p + 14 * p / n, "zero3": 16 * p / n,
-             "model": 16 * p / n}
-    if scheme not in table:
-        raise ValueError(f"scheme must be one of {list(table)}, got {scheme!r}.")
-    return table[scheme]
-
-
 def pipeline_bubble(stages: int, microbatches: int) -> float:
     """Fraction of a GPipe step that pipeline stages sit idle: (p − 1) / (m + p − 1)."""
     for name, v in (("stages", stages), ("microbatches", microbatches)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be a positive int, got {v!r}.")
     return (stages - 1) / (microbatches + stages - 1)
+
+
+def pipeline_schedule(stages: int, microbatches: int, schedule: str = "gpipe", t_fwd: float = 1.0,
+                      t_bwd: float = 2.0) -> list[tuple[int, str, int, float, float]]:
+    """Simulate one pipeline-parallel step → ``[(stage, "F" or "B", microbatch, start, end), ...]``.
+
+    Introduced in 12_training_large_models. Each stage runs its operations in a fixed order, each as
+    soon as the stage is free and its input is ready: F(s, i) needs F(s−1, i); B(s, i) needs B(s+1, i)
+    (the last stage's B needs its own F). ``gpipe``: all forwards, then all backwards. ``1f1b``: stage
+    s runs p−1−s warm-up forwards, then alternates one forward and one backward.
+    """
+    p, m = stages, microbatches
+    for name, v in (("stages", p), ("microbatches", m)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}.")
+    if schedule not in ("gpipe", "1f1b"):
+        raise ValueError(f"schedule must be 'gpipe' or '1f1b', got {schedule!r}.")
+    if not (t_fwd > 0 and t_bwd > 0):
+        raise ValueError(f"t_fwd and t_bwd must be > 0, got {t_fwd!r}, {t_bwd!r}.")
+    orders = []
+    for s in range(p):
+        if schedule == "gpipe":
+            order = [("F", i) for i in range(m)] + [("B", i) for i in range(m)]
+        else:
+            warm = min(p - 1 - s, m)
+            order = [("F", i) for i in range(warm)]
+            f, b = warm, 0
+            while b < m:
+                if f < m:
+                    order.append(("F", f))
+                    f += 1
+                order.append(("B", b))
+                b += 1
+        orders.append(order)
+    done: dict[tuple[str, int, int], float] = {}
+    free = [0.0] * p
+    nxt = [0] * p
+    out = []
+    while any(nxt[s] < len(orders[s]) for s in range(p)):
+        progressed = False
+        for s in range(p):
+            while nxt[s] < len(orders[s]):
+                kind, i = orders[s][nxt[s]]
+                dep = ("F", s - 1, i) if kind == "F" else (("F", s, i) if s == p - 1 else ("B", s + 1, i))
+                if kind == "F" and s == 0:
+                    ready = 0.0
+                elif dep in done:
+                    ready = done[dep]
+                else:
+                    break
+                start = max(free[s], ready)
+                end = start + (t_fwd if kind == "F" else t_bwd)
+                done[(kind, s, i)] = end
+                free[s] = end
+                out.append((s, kind, i, start, end))
+                nxt[s] += 1
+                progressed = True
+        if not progressed:  # cannot happen for these two schedules; guards against a bad order
+            raise RuntimeError("pipeline schedule deadlocked")
+    return sorted(out, key=lambda r: (r[0], r[3]))
+
+
+def schedule_stats(ops: Sequence[tuple[int, str, int, float, float]]) -> dict[str, Any]:
+    """Makespan, bubble (idle) fraction and peak in-flight micro-batches per stage of a simulated schedule.
+
+    In flight: forwards done whose backward has not finished — the activations a stage must keep.
+    """
+    if not ops:
+        raise ValueError("schedule_stats() needs the list that pipeline_schedule() returns.")
+    p = max(o[0] for o in ops) + 1
+    makespan = max(o[4] for o in ops)
+    busy = sum(o[4] - o[3] for o in ops)
+    peak = []
+    for s in range(p):
+        events = sorted([(o[3], +1) for o in ops if o[0] == s and o[1] == "F"] +
+                        [(o[4], -1) for o in ops if o[0] == s and o[1] == "B"], key=lambda e: (e[0], e[1]))
+        cur = best = 0
+        for _, d in events:
+            cur += d
+            best = max(best, cur)
+        peak.append(best)
+    return {"makespan": makespan, "bubble": 1 - busy / (p * makespan), "peak_in_flight": peak}

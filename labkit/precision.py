@@ -7,8 +7,8 @@
   ``keras.optimizers.LossScaleOptimizer`` applies.
 - ``hardware``, ``MIXED_POLICY`` and ``layer_policies``: which Keras dtype policy suits which
   accelerator and which layers must stay float32.
-- ``training_memory``, ``peak_memory``, ``time_steps`` and ``policy``: the arithmetic and the
-  measurements behind "mixed precision saves memory and time".
+- ``peak_memory``, ``time_steps`` and ``policy``: the measurements behind "mixed precision saves
+  memory and time" (the byte arithmetic is ``labkit.memory.training_memory``, shared with 11 and 12).
 
 TensorFlow and Keras are imported inside the functions that need them.
 """
@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 __all__ = ["FloatFormat", "FORMATS", "format_info", "numpy_dtype", "round_to", "bits", "update_loss_scale",
-           "DynamicLossScaler", "HARDWARE", "MIXED_POLICY", "hardware", "layer_policies", "training_memory",
+           "DynamicLossScaler", "HARDWARE", "MIXED_POLICY", "hardware", "layer_policies",
            "peak_memory", "time_steps", "policy"]
 
 
@@ -239,32 +239,6 @@ def policy(name: str) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------ memory and time
-_OPT_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2}
-
-
-def training_memory(n_params: int, n_activations: int, precision: str = "float32",
-                    optimizer: str = "adam") -> dict[str, int]:
-    """Bytes to train: weights, gradients, optimizer state and activations (ZeRO-paper accounting).
-
-    float32: 4-byte weights and gradients. Mixed: a 2-byte copy of the weights plus the float32
-    master weights, 2-byte gradients and activations; optimizer state stays float32 (4 bytes per slot).
-    """
-    if precision not in ("float32", "mixed_float16", "mixed_bfloat16"):
-        raise ValueError(f"precision must be 'float32', 'mixed_float16' or 'mixed_bfloat16', got {precision!r}.")
-    if optimizer not in _OPT_SLOTS:
-        raise ValueError(f"optimizer must be one of {list(_OPT_SLOTS)}, got {optimizer!r}.")
-    for name, v in (("n_params", n_params), ("n_activations", n_activations)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be a non-negative int, got {v!r}.")
-    half = precision != "float32"
-    out = {"weights": n_params * (4 + 2 if half else 4),
-           "gradients": n_params * (2 if half else 4),
-           "optimizer": n_params * 4 * _OPT_SLOTS[optimizer],
-           "activations": n_activations * (2 if half else 4)}
-    out["total"] = sum(out.values())
-    return {k: int(v) for k, v in out.items()}
-
-
 def peak_memory(fn: Callable[[], Any], device: str | None = None) -> int:
     """Peak bytes TensorFlow's allocator held on ``device`` (default: first GPU, else CPU) while ``fn()`` ran."""
     import tensorflow as tf

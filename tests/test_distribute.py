@@ -112,17 +112,12 @@ def test_cost_arithmetic():
     assert D.allreduce_time(1e9, 2, 1, 1e9) == 0
     assert D.allreduce_time(1e9, 2, 4, 1e9, 0.0) == pytest.approx(2 * 3 / 4 * 2.0)
     assert D.allreduce_time(0, 2, 4, 1e9, 1e-3) == pytest.approx(6e-3)
-    assert D.state_bytes_per_device(7e9, 8, "data") == 112e9
-    assert D.state_bytes_per_device(7e9, 8, "zero3") == 14e9
-    assert D.state_bytes_per_device(7e9, 1, "zero1") == D.state_bytes_per_device(7e9, 1, "data")
     assert D.pipeline_bubble(4, 8) == pytest.approx(3 / 11)
     assert D.pipeline_bubble(1, 5) == 0
     with pytest.raises(ValueError, match="n_devices"):
         D.allreduce_time(1, 2, 0, 1e9)
     with pytest.raises(ValueError, match="bandwidth"):
         D.allreduce_time(1, 2, 2, 0)
-    with pytest.raises(ValueError, match="scheme"):
-        D.state_bytes_per_device(1, 2, "fsdp")
     with pytest.raises(ValueError, match="microbatches"):
         D.pipeline_bubble(2, 0)
     with pytest.raises(ValueError, match="between 1 and 64"):
@@ -155,3 +150,30 @@ def test_logical_devices_and_strategy_in_a_fresh_process():
     assert "Restart the kernel" in r["late"]
     assert r["kind"] == "MirroredStrategy" and r["replicas"] == 3 and r["one"] == "OneDeviceStrategy"
     assert "3 replica(s)" in r["desc"]
+
+
+@pytest.mark.parametrize("schedule", ["gpipe", "1f1b"])
+@pytest.mark.parametrize("p,m", [(1, 1), (1, 5), (3, 1), (4, 4), (4, 8), (8, 3), (5, 16)])
+def test_pipeline_schedule_matches_the_bubble_formula(schedule, p, m):
+    ops = D.pipeline_schedule(p, m, schedule, t_fwd=1.0, t_bwd=2.0)
+    assert len(ops) == 2 * p * m
+    for s in range(p):  # a stage never runs two things at once
+        mine = sorted((o[3], o[4]) for o in ops if o[0] == s)
+        assert all(a[1] <= b[0] + 1e-12 for a, b in zip(mine, mine[1:]))
+    st = D.schedule_stats(ops)
+    assert st["makespan"] == pytest.approx((m + p - 1) * 3.0)
+    assert st["bubble"] == pytest.approx(D.pipeline_bubble(p, m))
+    expected = [m] * p if schedule == "gpipe" else [min(p - s, m) for s in range(p)]
+    assert st["peak_in_flight"] == expected
+
+
+def test_pipeline_schedule_rejects_bad_input():
+    with pytest.raises(ValueError, match="schedule"):
+        D.pipeline_schedule(2, 2, "interleaved")
+    with pytest.raises(ValueError, match="stages"):
+        D.pipeline_schedule(0, 2)
+    with pytest.raises(ValueError, match="t_fwd"):
+        D.pipeline_schedule(2, 2, t_fwd=0)
+    with pytest.raises(ValueError, match="pipeline_schedule"):
+        D.schedule_stats([])
+

@@ -74,20 +74,6 @@ def test_layer_policies():
         P.layer_policies("dense", "cpu")
 
 
-def test_training_memory():
-    f32 = P.training_memory(1000, 10, "float32", "adam")
-    mix = P.training_memory(1000, 10, "mixed_bfloat16", "adam")
-    assert f32["total"] - f32["activations"] == 16 * 1000 == mix["total"] - mix["activations"]
-    assert f32["activations"] == 40 and mix["activations"] == 20
-    assert P.training_memory(5, 0, "float32", "sgd")["total"] == 40
-    with pytest.raises(ValueError, match="precision"):
-        P.training_memory(1, 1, "float16")
-    with pytest.raises(ValueError, match="optimizer"):
-        P.training_memory(1, 1, "float32", "adagrad")
-    with pytest.raises(ValueError, match="n_params"):
-        P.training_memory(-1, 1)
-
-
 def test_time_steps_interleaves_and_caps():
     calls = []
     best = P.time_steps({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3,

@@ -1,8 +1,9 @@
 """Exercises of 11_distributed_training."""
 import numpy as np
 
-from ..check import Exercise, Mismatch, function_exercise, register
+from ..check import Exercise, Mismatch, register
 from ..distribute import allreduce_time
+from ._compat import fresh_seed, function_exercise, wrong_answers
 
 # ------------------------------------------------------------------ 1. shard a dataset per replica
 _CONTEXTS = [  # (num_input_pipelines, input_pipeline_id, num_replicas_in_sync) — every pipeline of each job
@@ -20,35 +21,50 @@ def replica_dataset(ds, global_batch_size, ctx):
     return ds.batch(ctx.get_per_replica_batch_size(global_batch_size))
 
 
+def _shard_jobs(rng):
+    """The fixed jobs (96 examples, global batch 16) and two random ones (sizes varied)."""
+    jobs = [(pipelines, replicas, _N_EXAMPLES, _GLOBAL_BATCH) for pipelines, replicas in _CONTEXTS]
+    for _ in range(2):
+        pipelines = int(rng.choice([1, 2, 3, 4]))
+        replicas = pipelines * int(rng.choice([1, 2, 3]))
+        per_replica = int(rng.integers(1, 6))
+        n = pipelines * per_replica * (replicas // pipelines) * int(rng.integers(1, 5))
+        jobs.append((pipelines, replicas, n, per_replica * replicas))
+    return jobs
+
+
 def _judge_shard(answer):
     import tensorflow as tf
     if not callable(answer):
         raise Mismatch(f"expected a function, got {type(answer).__name__}")
-    for pipelines, replicas in _CONTEXTS:
+    seed = fresh_seed()
+    for pipelines, replicas, n_examples, global_batch in _shard_jobs(np.random.default_rng(seed)):
         seen = []
-        per_replica = _GLOBAL_BATCH // replicas
+        per_replica = global_batch // replicas
         for pid in range(pipelines):
             ctx = tf.distribute.InputContext(num_input_pipelines=pipelines, input_pipeline_id=pid,
                                              num_replicas_in_sync=replicas)
-            out = answer(tf.data.Dataset.range(_N_EXAMPLES), _GLOBAL_BATCH, ctx)
+            out = answer(tf.data.Dataset.range(n_examples), global_batch, ctx)
             if not isinstance(out, tf.data.Dataset):
                 raise Mismatch(f"should return a tf.data.Dataset, got {type(out).__name__}")
-            where = f"with {pipelines} pipeline(s) and {replicas} replicas, pipeline {pid}"
-            for batch in out.take(64):
+            where = (f"with {n_examples} examples, global batch {global_batch}, {pipelines} pipeline(s) and "
+                     f"{replicas} replicas (seed {seed}), pipeline {pid}")
+            for batch in out.take(256):
                 b = np.atleast_1d(batch.numpy())
                 if b.ndim != 1:
                     raise Mismatch(f"{where}: batches should be 1-D vectors of examples, got shape {b.shape}")
                 if len(b) != per_replica:
                     raise Mismatch(f"{where}: a batch has {len(b)} examples, expected the per-replica batch "
-                                   f"{_GLOBAL_BATCH} ÷ {replicas} = {per_replica}")
+                                   f"{global_batch} ÷ {replicas} = {per_replica}")
                 seen.extend(b.tolist())
+        where = f"with {pipelines} pipeline(s) and {replicas} replicas (seed {seed})"
         if len(seen) != len(set(seen)):
             dup = sorted({v for v in seen if seen.count(v) > 1})[:5]
-            raise Mismatch(f"with {pipelines} pipeline(s) and {replicas} replicas: examples {dup}… are read by "
-                           "more than one pipeline (or twice); the pipelines must read disjoint shards")
-        if set(seen) != set(range(_N_EXAMPLES)):
-            raise Mismatch(f"with {pipelines} pipeline(s) and {replicas} replicas: only {len(set(seen))} of "
-                           f"{_N_EXAMPLES} examples are read; together the pipelines must cover them all")
+            raise Mismatch(f"{where}: examples {dup}… are read by more than one pipeline (or twice); the "
+                           "pipelines must read disjoint shards")
+        if set(seen) != set(range(n_examples)):
+            raise Mismatch(f"{where}: only {len(set(seen))} of {n_examples} examples are read; together the "
+                           "pipelines must cover them all")
 
 
 def _global_batch(ds, global_batch_size, ctx):
@@ -69,12 +85,33 @@ def _batch_per_pipeline(ds, global_batch_size, ctx):
         global_batch_size // ctx.num_input_pipelines)
 
 
+def _shard_next_id(ds, global_batch_size, ctx):
+    return ds.shard(ctx.num_input_pipelines, (ctx.input_pipeline_id + 1) % ctx.num_input_pipelines).batch(
+        ctx.get_per_replica_batch_size(global_batch_size)).take(1 if ctx.input_pipeline_id else 10 ** 6)
+
+
+def _shard_none(ds, global_batch_size, ctx):
+    ds.shard(ctx.num_input_pipelines, ctx.input_pipeline_id).batch(ctx.get_per_replica_batch_size(global_batch_size))
+
+
+def _shard_fits_visible(ds, global_batch_size, ctx):
+    return ds.shard(ctx.num_input_pipelines, ctx.input_pipeline_id).batch(16 // ctx.num_replicas_in_sync)
+
+
 register(Exercise(
     id="11.replica_dataset",
     title="shard a dataset per input pipeline, batched per replica",
     judge=_judge_shard,
     reference=replica_dataset,
-    wrong=[_global_batch, _no_shard, _shard_by_replicas, _batch_per_pipeline],
+    wrong=wrong_answers({
+        "normalisation: batches by the global batch, not the per-replica batch": _global_batch,
+        "ignored_argument: no sharding — every pipeline reads everything": _no_shard,
+        "wrong_axis: shards by replicas instead of input pipelines": _shard_by_replicas,
+        "normalisation: splits the batch over pipelines, not replicas": _batch_per_pipeline,
+        "off_by_one: shards with input_pipeline_id + 1": _shard_next_id,
+        "returns_none: builds the dataset but does not return it": _shard_none,
+        "fits_visible: hard-codes the global batch of 16": _shard_fits_visible,
+    }),
     hints=[
         "Two steps: keep only this pipeline's share of the examples, then batch. tf.data has a method for "
         "each (ds.shard(num_shards, index) and ds.batch(n)).",
@@ -117,6 +154,26 @@ def _latency_once(n_params, bytes_per_param, n_devices, bandwidth, latency):
     return 2 * (n - 1) / n * n_params * bytes_per_param / bandwidth + latency
 
 
+def _allreduce_random(rng):
+    return [(float(rng.integers(1, 1000)) * 10 ** int(rng.integers(3, 9)), int(rng.choice([1, 2, 4])),
+             int(rng.integers(1, 1025)), float(10 ** rng.uniform(8, 12)), float(rng.choice([0.0, 1e-6, 1e-4])))
+            for _ in range(6)]
+
+
+def _n_not_n_minus_1(n_params, bytes_per_param, n_devices, bandwidth, latency):
+    n = n_devices
+    return 2 * n / n * n_params * bytes_per_param / bandwidth + 2 * n * latency
+
+
+def _bits_not_bytes(n_params, bytes_per_param, n_devices, bandwidth, latency):
+    n = n_devices
+    return 2 * (n - 1) / n * n_params * bytes_per_param * 8 / bandwidth + 2 * (n - 1) * latency
+
+
+def _allreduce_none(n_params, bytes_per_param, n_devices, bandwidth, latency):
+    allreduce_time(n_params, bytes_per_param, n_devices, bandwidth, latency)
+
+
 function_exercise(
     "11.allreduce_time",
     title="time of a ring all-reduce",
@@ -131,7 +188,16 @@ function_exercise(
         "step a device sends one chunk of 1/N of the gradient. With one device there is nothing to send.",
         "n = n_devices; return 2 * (n - 1) / n * n_params * bytes_per_param / bandwidth + 2 * (n - 1) * latency",
     ],
-    wrong=[_one_pass, _no_division_by_n, _ignores_bytes, _latency_once],
+    random_cases=_allreduce_random,
+    wrong={
+        "normalisation: only the reduce-scatter half": _one_pass,
+        "normalisation: sends the whole gradient at every ring step": _no_division_by_n,
+        "ignored_argument: counts parameters, not bytes": _ignores_bytes,
+        "other: pays the latency once, not once per ring step": _latency_once,
+        "off_by_one: N steps per phase instead of N − 1": _n_not_n_minus_1,
+        "other: bandwidth read as bits per second": _bits_not_bytes,
+        "returns_none: forgets the return": _allreduce_none,
+    },
     section="11 · Three ways to split the work",
 )
 
@@ -164,6 +230,33 @@ def _penalty_not_scaled(per_example_loss, global_batch_size, regularization_loss
     return float(np.sum(per_example_loss) / global_batch_size + regularization_loss)
 
 
+def _loss_random(rng):
+    out = []
+    for _ in range(6):
+        replicas = int(rng.choice([1, 2, 4, 8]))
+        global_batch = replicas * int(rng.integers(1, 33))
+        local = int(rng.integers(1, global_batch // replicas + 1))
+        out.append((rng.uniform(0, 5, local).astype(np.float32), global_batch, float(rng.choice([0.0, 0.1, 2.0])),
+                    replicas))
+    return out
+
+
+def _local_times_replicas(per_example_loss, global_batch_size, regularization_loss=0.0, num_replicas=1):
+    return float(np.sum(per_example_loss) / (len(per_example_loss) * num_replicas) + regularization_loss / num_replicas)
+
+
+def _no_penalty(per_example_loss, global_batch_size, regularization_loss=0.0, num_replicas=1):
+    return float(np.sum(per_example_loss) / global_batch_size)
+
+
+def _penalty_sign(per_example_loss, global_batch_size, regularization_loss=0.0, num_replicas=1):
+    return float(np.sum(per_example_loss) / global_batch_size - regularization_loss / num_replicas)
+
+
+def _replica_loss_none(per_example_loss, global_batch_size, regularization_loss=0.0, num_replicas=1):
+    replica_loss(per_example_loss, global_batch_size, regularization_loss, num_replicas)
+
+
 function_exercise(
     "11.replica_loss",
     title="the loss one replica differentiates",
@@ -177,6 +270,15 @@ function_exercise(
         "for a short last batch. The penalty is identical on every replica and is summed num_replicas times.",
         "return np.sum(per_example_loss) / global_batch_size + regularization_loss / num_replicas",
     ],
-    wrong=[_local_mean, _mean_over_replicas, _penalty_not_scaled],
+    random_cases=_loss_random,
+    wrong={
+        "normalisation: the local mean (wrong for a short last batch, and N times too big)": _local_mean,
+        "normalisation: local mean ÷ replicas (wrong for a short last batch)": _mean_over_replicas,
+        "off_by_one: local batch × replicas as the denominator": _local_times_replicas,
+        "other: the penalty is added once per replica, N times in all": _penalty_not_scaled,
+        "ignored_argument: drops the regularization loss": _no_penalty,
+        "sign: subtracts the penalty": _penalty_sign,
+        "returns_none: forgets the return": _replica_loss_none,
+    },
     section="11 · A custom loop",
 )
