@@ -25,7 +25,7 @@ def _student(a) -> int:
 
 def _grade(a) -> int:
     from . import grade
-    out = grade.grade(a.directory, a.out, timeout=a.timeout)
+    out = grade.grade(a.directory, a.out, timeout=a.timeout, sandbox=not a.no_sandbox)
     print(f"scores written to {out}")
     return 0
 
@@ -70,6 +70,13 @@ def _timings(a) -> int:
     return 0
 
 
+def _capacity(a) -> int:
+    from . import course
+    course.capacity(a.only or None, ns=tuple(a.n), concurrent=a.concurrent)
+    print(f"wrote {course.CAPACITY} and the table in {course.WORKSHOP_README}")
+    return 0
+
+
 def _plan(a) -> int:
     from . import course
     print(course.plan())
@@ -101,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="run submitted notebooks and write a CSV of scores")
     g.add_argument("directory")
     g.add_argument("--out", default="grades.csv")
-    g.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per notebook")
+    g.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per notebook (positive, finite)")
+    g.add_argument("--no-sandbox", action="store_true",
+                   help="run learner code with your full rights (only where neither bubblewrap nor unshare works)")
     g.set_defaults(fn=_grade)
     q = sub.add_parser("quiz", help="interview questions in the terminal")
     q.add_argument("--topic")
@@ -117,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("timings", help="run notebooks headless and record their run times")
     t.add_argument("only", nargs="*", help="notebook prefixes, e.g. 01 05 (default: all)")
     t.set_defaults(fn=_timings)
+    ca = sub.add_parser("capacity", help="memory and CPU per notebook, learners per server (instructors)")
+    ca.add_argument("only", nargs="*", help="notebook prefixes, e.g. 00 02 (default: all)")
+    ca.add_argument("--n", type=int, nargs="+", default=[1, 2, 4], help="learners at once (default 1 2 4)")
+    ca.add_argument("--concurrent", default=None, help="notebook run N times at once (default: the heaviest)")
+    ca.set_defaults(fn=_capacity)
     pl = sub.add_parser("plan", help="write the workshop plan from the measured timings")
     pl.set_defaults(fn=_plan)
     da = sub.add_parser("data", help="list datasets and verify shipped files")

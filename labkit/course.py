@@ -135,3 +135,163 @@ def plan() -> str:
     text = "\n".join(lines)
     PLAN.write_text(text, encoding="utf-8")
     return text
+
+
+# ------------------------------------------------------------------ capacity (make capacity)
+CAPACITY = ROOT / "workshop" / "capacity.json"
+WORKSHOP_README = ROOT / "workshop" / "README.md"
+#: server sizes in the instructor table: (vCPU, GB)
+SERVER_SIZES = ((8, 32), (16, 64))
+#: assumptions of the table (stated next to it in workshop/README.md)
+RUNS_PER_HOUR = 4    # full runs of the heaviest notebook per learner per hour (re-running while doing exercises)
+TARGET_UTIL = 0.7    # share of the server's cores the class may keep busy on average
+SERVER_MB = 250      # one learner's JupyterLab server, kernel not counted
+RESERVE_GB = 2       # operating system, JupyterHub, proxy
+
+
+def _tree_rss(proc) -> int:
+    """Resident memory of a process and all its descendants, in bytes (0 for processes that left)."""
+    import psutil
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def _run_measured(paths: list[Path], timeout: int = 600) -> list[dict]:
+    """Run notebooks at the same time, one worker process each (course.run_notebook); per run:
+    wall seconds, CPU-seconds (worker + kernel) and peak resident memory of its process tree."""
+    import psutil
+    import resource
+    import subprocess
+    import sys
+    code = ("import sys; from pathlib import Path; from labkit.course import run_notebook; "
+            "print(run_notebook(Path(sys.argv[1]), timeout=int(sys.argv[2])))")
+    env = dict(os.environ, MPLBACKEND="Agg", LABKIT_HOME=os.environ.get("LABKIT_HOME", "")
+               or str(Path.home() / ".labkit-capacity"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(p), str(timeout)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in paths]
+    handles = [psutil.Process(p.pid) for p in procs]
+    peaks, walls = [0] * len(procs), [0.0] * len(procs)
+    while any(w == 0.0 for w in walls):
+        for i, (p, h) in enumerate(zip(procs, handles)):
+            if walls[i]:
+                continue
+            if p.poll() is None:
+                try:
+                    peaks[i] = max(peaks[i], _tree_rss(h))
+                except psutil.NoSuchProcess:
+                    pass
+            else:
+                walls[i] = time.perf_counter() - t0
+        time.sleep(0.2)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_total = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    out = []
+    for p, path, wall, peak in zip(procs, paths, walls, peaks):
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"{path.name} failed while measuring capacity: {err.strip().splitlines()[-1:]}")
+        out.append({"notebook": path.stem, "wall_s": round(wall, 1), "peak_mb": round(peak / 2**20),
+                    "cpu_s": round(cpu_total / len(paths), 1)})
+    return out
+
+
+def capacity(only: list[str] | None = None, ns: tuple[int, ...] = (1, 2, 4), concurrent: str | None = None,
+             echo=print) -> dict:
+    """Measure peak memory and CPU-seconds per notebook and the slowdown with N learners at once.
+
+    Writes ``workshop/capacity.json`` and the learners-per-server table in ``workshop/README.md``.
+    ``only`` limits the notebooks (prefixes such as ``00``); ``concurrent`` names the notebook run
+    N times at once (default: the heaviest measured by CPU-seconds).
+    """
+    if only is not None and (not isinstance(only, (list, tuple)) or not all(isinstance(o, str) for o in only)):
+        raise TypeError("only must be a list of notebook prefixes such as ['00', '02'].")
+    if not ns or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in ns):
+        raise ValueError(f"ns must be positive ints such as (1, 2, 4), got {ns!r}.")
+    paths = [p for p in notebooks() if not only or any(p.name.startswith(o) for o in only)]
+    if not paths:
+        raise ValueError(f"No notebook matches {only}; pass prefixes such as 00 02.")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    per = {}
+    for p in paths:
+        rec = _run_measured([p])[0]
+        per[p.stem] = rec
+        echo(f"{p.name:<36} peak {rec['peak_mb']:5d} MB   CPU {rec['cpu_s']:6.1f} s   wall {rec['wall_s']:6.1f} s")
+    heaviest = max(per.values(), key=lambda r: r["cpu_s"])
+    name = concurrent or heaviest["notebook"]
+    target = next((p for p in paths if p.stem.startswith(name)), None) or \
+        next((p for p in notebooks() if p.stem.startswith(name)), None)
+    if target is None:
+        raise ValueError(f"No notebook {name!r} for the concurrent runs.")
+    scaling = {}
+    for n in ns:
+        runs = _run_measured([target] * n)
+        mean_wall = sum(r["wall_s"] for r in runs) / n
+        scaling[str(n)] = {"mean_wall_s": round(mean_wall, 1), "max_peak_mb": max(r["peak_mb"] for r in runs)}
+        echo(f"{n} learner(s) running {target.stem} at once: {mean_wall:6.1f} s each")
+    base = scaling[str(min(ns))]["mean_wall_s"]
+    for v in scaling.values():
+        v["slowdown"] = round(v["mean_wall_s"] / base, 2) if base else None
+    data = {"measured": time.strftime("%Y-%m-%d %H:%M"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+            "load_average_at_start": round(load, 1), "notebooks": per, "concurrent_notebook": target.stem,
+            "concurrent": scaling}
+    CAPACITY.parent.mkdir(parents=True, exist_ok=True)
+    CAPACITY.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    _update_capacity_readme(data)
+    return data
+
+
+def learners_per_server(data: dict, vcpu: int, gb: float) -> dict:
+    """Learners a server of ``vcpu`` cores and ``gb`` GB holds, from measured ``data`` (see the README)."""
+    if isinstance(vcpu, bool) or not isinstance(vcpu, int) or vcpu < 1 or not gb > RESERVE_GB:
+        raise ValueError(f"need vcpu >= 1 and gb > {RESERVE_GB} (kept for the system), got {vcpu!r}, {gb!r}.")
+    peak_mb = max(r["peak_mb"] for r in data["notebooks"].values())
+    cpu_s = max(r["cpu_s"] for r in data["notebooks"].values())  # CPU-seconds: the load-independent cost
+    by_mem = int((gb - RESERVE_GB) * 1024 // (peak_mb + SERVER_MB))
+    by_cpu = int(vcpu * TARGET_UTIL * 3600 // (cpu_s * RUNS_PER_HOUR)) if cpu_s > 0 else by_mem
+    n = max(min(by_mem, by_cpu), 1)
+    return {"learners": n, "by_memory": by_mem, "by_cpu": by_cpu, "all_run_at_once_s": round(n * cpu_s / vcpu)}
+
+
+def capacity_table(data: dict) -> str:
+    """The instructor README's capacity section (Markdown) from ``workshop/capacity.json`` data."""
+    rows = ["| notebook | peak memory (MB) | CPU-seconds | wall (s) |", "|---|---|---|---|"]
+    for name, r in sorted(data["notebooks"].items(), key=lambda kv: -kv[1]["cpu_s"]):
+        rows.append(f"| {name} | {r['peak_mb']} | {r['cpu_s']} | {r['wall_s']} |")
+    rows += ["", f"N learners running `{data['concurrent_notebook']}` at the same moment on this machine:", "",
+             "| N | mean run time (s) | slowdown vs N=1 |", "|---|---|---|"]
+    for n, v in sorted(data["concurrent"].items(), key=lambda kv: int(kv[0])):
+        rows.append(f"| {n} | {v['mean_wall_s']} | {v['slowdown']}× |")
+    rows += ["", "| server | learners | limited by | if all run the heaviest notebook together, each waits at least |",
+             "|---|---|---|---|"]
+    for vcpu, gb in SERVER_SIZES:
+        c = learners_per_server(data, vcpu, gb)
+        lim = "memory" if c["by_memory"] <= c["by_cpu"] else "CPU"
+        rows.append(f"| {vcpu} vCPU / {gb} GB | {c['learners']} | {lim} (memory allows {c['by_memory']}, "
+                    f"CPU {c['by_cpu']}) | ~{c['all_run_at_once_s']} s |")
+    rows += ["", f"Measured {data['measured']} on {data['machine']}, load average {data['load_average_at_start']} "
+             f"at the start ({'a loaded machine: figures inflated' if data['load_average_at_start'] > 1.5 else 'idle'}); "
+             f"notebooks measured: {', '.join(sorted(data['notebooks']))}. Assumptions: every learner's kernel "
+             f"holds the heaviest peak at once, plus {SERVER_MB} MB for their JupyterLab server, {RESERVE_GB} GB "
+             f"kept for the system and the hub; each learner runs the heaviest notebook in full {RUNS_PER_HOUR}× "
+             f"an hour and the class may keep {TARGET_UTIL:.0%} of the cores busy on average (CPU-seconds, not "
+             "wall time, are used: they barely change with the machine's load). Regenerate: `make capacity`."]
+    return "\n".join(rows)
+
+
+def _update_capacity_readme(data: dict) -> bool:
+    if not WORKSHOP_README.exists():
+        return False
+    text = WORKSHOP_README.read_text(encoding="utf-8")
+    new = re.sub(r"(<!-- capacity:start -->\n).*?(<!-- capacity:end -->)",
+                 lambda m: m.group(1) + capacity_table(data) + "\n" + m.group(2), text, flags=re.S)
+    if new != text:
+        WORKSHOP_README.write_text(new, encoding="utf-8")
+    return new != text
