@@ -33,15 +33,63 @@ def title(path: Path) -> str:
     return first.split("·", 1)[-1].strip() if "·" in first else path.stem
 
 
-def run_notebook(path: Path, timeout: int = 600) -> float:
-    """Execute a notebook headless (outputs discarded); return its wall time in seconds."""
+class NotebookStalled(RuntimeError):
+    """A headless notebook run passed its overall limit (twice); the message names the cell."""
+
+
+def run_notebook(path: Path, timeout: int = 600, *, overall: float | None = None, retries: int = 1,
+                 echo=print) -> float:
+    """Execute a notebook headless (outputs discarded); return its wall time in seconds.
+
+    ``timeout`` bounds one cell, ``overall`` (default: ``timeout``) the whole notebook. A run past
+    ``overall`` is stopped (kernel shut down), reported with the cell that was running, and
+    retried ``retries`` times; :class:`NotebookStalled` if every try stalls.
+    """
+    import asyncio
     import nbformat
     from nbclient import NotebookClient
-    nb = nbformat.read(path, as_version=4)
-    t0 = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    return time.perf_counter() - t0
+    path = Path(path)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    overall = float(timeout if overall is None else overall)
+    if not 0 < overall < float("inf"):
+        raise ValueError(f"overall must be a positive finite number of seconds, got {overall!r}.")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an int >= 0, got {retries!r}.")
+    reports = []
+    for attempt in range(retries + 1):
+        nb = nbformat.read(path, as_version=4)
+        where = {"cell": None, "since": time.perf_counter()}
+
+        def started(cell, cell_index, **_):
+            where.update(cell=cell_index, since=time.perf_counter(),
+                         line=(cell.source.strip().splitlines() or [""])[0][:80])
+        client = NotebookClient(nb, timeout=int(max(1, timeout)), kernel_name="python3", on_cell_start=started,
+                                resources={"metadata": {"path": str(path.parent)}})
+        async def bounded() -> bool:
+            task = asyncio.ensure_future(client.async_execute())
+            done, _ = await asyncio.wait({task}, timeout=overall)
+            if task in done:
+                task.result()  # a cell error propagates as before
+                return True
+            task.cancel()  # nbclient shuts the kernel down on cancellation
+            try:
+                await task
+            except BaseException:
+                pass
+            return False
+
+        t0 = time.perf_counter()
+        if asyncio.run(bounded()):
+            return time.perf_counter() - t0
+        else:
+            cell = ("before the first cell (kernel start)" if where["cell"] is None else
+                    f"in cell {where['cell']} (`{where.get('line', '')}`), running for "
+                    f"{time.perf_counter() - where['since']:.0f} s")
+            reports.append(f"{path.name}: stopped after {overall:.0f} s {cell}")
+            echo(reports[-1] + ("; retrying once" if attempt < retries else ""))
+    raise NotebookStalled("; ".join(reports) + ". If the same cell stalls each time, run it by hand; if a "
+                          "different one does, the machine is overloaded (retry later).")
 
 
 def measure(only: list[str] | None = None, echo=print) -> dict:
