@@ -84,8 +84,13 @@ def cached_forward(model: Any, ids: Any, cache: Any, start: Any) -> tuple[Any, A
 def cached_forward_fn(model: Any, jit_compile: bool = True) -> Callable:
     """``cached_forward`` for ``model`` as one ``tf.function`` (XLA by default); retraces once per input length."""
     _cfg(model)
-    return tf.function(lambda ids, cache, start: cached_forward(model, ids, cache, start), jit_compile=jit_compile,
-                       reduce_retracing=True)
+    compiled = tf.function(lambda ids, cache, start: cached_forward(model, ids, cache, start), jit_compile=jit_compile)
+
+    def step(ids: Any, cache: Any, start: Any) -> tuple[Any, Any]:
+        # start as a tensor: a Python int would retrace (and recompile) for every position
+        return compiled(tf.convert_to_tensor(ids, tf.int32), cache, tf.convert_to_tensor(start, tf.int32))
+
+    return step
 
 
 def greedy_cached_fn(model: Any, max_len: int, jit_compile: bool = True) -> Callable:
