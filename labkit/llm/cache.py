@@ -144,12 +144,15 @@ def greedy_recompute(model: Any, prompt: Any, n_new: int, step: Callable | None 
 
 
 def speculative_greedy(target: Any, draft: Any, prompt: Any, n_new: int, k: int, max_len: int,
-                       target_fn: Callable | None = None, draft_fn: Callable | None = None) -> tuple[np.ndarray, dict]:
+                       target_fn: Callable | None = None, draft_fn: Callable | None = None,
+                       prefill_fns: tuple[Callable, Callable] | None = None) -> tuple[np.ndarray, dict]:
     """Greedy speculative decoding: the draft proposes ``k`` tokens, the target checks them in one pass.
 
     The longest prefix where draft and target agree is kept, plus the target's own next token,
     so the output is exactly the target's greedy output. Returns (tokens (1, T0 + n_new), stats)
     with stats ``{"proposed", "accepted", "acceptance", "target_calls", "draft_calls"}``.
+    ``target_fn``/``draft_fn`` are ``cached_forward_fn``s (made here if None); ``prefill_fns``
+    (target, draft) run the prompt, e.g. without XLA to save a compile for the prompt's shape.
     """
     if k < 1:
         raise ValueError("k (tokens proposed per round) must be >= 1.")
@@ -161,9 +164,10 @@ def speculative_greedy(target: Any, draft: Any, prompt: Any, n_new: int, k: int,
     tc, dc = init_cache(target, 1, max_len), init_cache(draft, 1, max_len)
     n0 = p.shape[1]
     # prefill both on all but the last prompt token; the last one is fed at the start of each round
+    tp, dp = prefill_fns or (tf_, df_)
     if n0 > 1:
-        _, tc = tf_(tf.constant(p[:, :-1]), tc, 0)
-        _, dc = df_(tf.constant(p[:, :-1]), dc, 0)
+        _, tc = tp(tf.constant(p[:, :-1]), tc, 0)
+        _, dc = dp(tf.constant(p[:, :-1]), dc, 0)
     seq = list(p[0])
     proposed = accepted = t_calls = d_calls = 0
     while len(seq) < n0 + n_new:
