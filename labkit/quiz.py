@@ -27,7 +27,8 @@ TOPICS = {
     "00": "ml_workflow", "01": "gradient_descent", "02": "losses", "03": "regularization",
     "04": "data_pipelines", "05": "cnn", "06": "rnn", "07": "attention_transformers", "08": "evaluation",
     "09": "transfer_learning",
-    "10": "mixed_precision", "11": "distributed", "13": "compression", "14": "deployment", "15": "serving_llms",
+    "10": "mixed_precision", "11": "distributed", "12": "training_large_models", "13": "compression",
+    "14": "deployment", "15": "serving_llms",
     "16": "explainability", "17": "privacy_security", "18": "drift",
 }
 
