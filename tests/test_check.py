@@ -10,6 +10,19 @@ def _lenient(monkeypatch):
     monkeypatch.setenv("LABKIT_STRICT", "0")
 
 
+@pytest.fixture
+def nb00(monkeypatch):
+    """A private registry holding only notebook 00's exercises (fast: no other exercise module loads)."""
+    import importlib
+
+    import labkit.exercises.nb00 as mod
+    monkeypatch.setattr(lk.check, "_REGISTRY", {})
+    monkeypatch.setattr(lk.check, "_LOADED", True)
+    monkeypatch.setattr(lk.check, "_ATTEMPTS", {})
+    importlib.reload(mod)
+    return lk.check._REGISTRY
+
+
 def test_close_passes_and_reports_error(capsys):
     err = lk.check.close(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-8]), atol=1e-6, what="x")
     assert err < 1e-7 and "✓ x matches" in capsys.readouterr().out
@@ -41,7 +54,7 @@ def test_compare_nested_and_nan():
         compare((1, 2), (1, 2, 3))
 
 
-def test_unknown_exercise_suggests_names():
+def test_unknown_exercise_suggests_names(nb00):
     with pytest.raises(ValueError, match="00.standardize"):
         lk.check("00.standardise", lambda X: X)
     with pytest.raises(TypeError):
@@ -58,22 +71,21 @@ def test_register_rejects_bad_definitions():
         lk.check.register("not an exercise")
 
 
-def test_hints_step_through(capsys, monkeypatch):
-    monkeypatch.setattr(lk.check, "_ATTEMPTS", {})  # other tests in this process may have failed this exercise
+def test_hints_step_through(nb00, capsys, monkeypatch):
     ex = lk.check.get("00.standardize")
     first, second = lk.check.hint("00.standardize"), lk.check.hint("00.standardize")
     assert (first, second) == (ex.hints[0], ex.hints[1])
     assert "Hint 1/3" in capsys.readouterr().out
 
 
-def test_no_answer_and_learner_exception_are_explained():
+def test_no_answer_and_learner_exception_are_explained(nb00):
     r = lk.check("00.standardize", None, record=False, quiet=True)
     assert not r and "no answer yet" in r.message
     r = lk.check("00.standardize", lambda X: X / 0 + undefined_name, record=False, quiet=True)  # noqa: F821
     assert not r and "NameError" in r.message and "Traceback" not in r.message
 
 
-def test_mutating_answer_is_rejected_and_cannot_corrupt_reference():
+def test_mutating_answer_is_rejected_and_cannot_corrupt_reference(nb00):
     def mutating(X):
         X -= X.mean(axis=0)
         X /= X.std(axis=0)
@@ -83,7 +95,7 @@ def test_mutating_answer_is_rejected_and_cannot_corrupt_reference():
     assert lk.check("00.standardize", lk.check.get("00.standardize").reference, record=False, quiet=True)
 
 
-def test_results_file_for_grader(tmp_path, monkeypatch):
+def test_results_file_for_grader(nb00, tmp_path, monkeypatch):
     f = tmp_path / "r.jsonl"
     monkeypatch.setenv("LABKIT_RESULTS_FILE", str(f))
     lk.check("00.standardize", lambda X: X, quiet=True)
@@ -608,3 +620,9 @@ def test_describe_keeps_failing_input_short():
     assert _short_repr("x" * 100).endswith("...") and len(_short_repr("x" * 100)) == 60
     assert _describe((1,), {"k": 2}) == "1, k=2"
     assert _short_repr(np.array([np.nan, np.nan])).startswith("array(")
+
+
+def test_full_registry_loads_every_exercise_module():
+    exs = lk.check.all_exercises()
+    assert "00.standardize" in {e.id for e in exs} and len({e.notebook for e in exs}) > 5
+    assert lk.check.all_exercises("00")[0].id == "00.standardize"
