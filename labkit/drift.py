@@ -66,6 +66,17 @@ def psi(expected: Any, actual: Any, bins: int = 10, eps: float = 1e-4) -> float:
     return float(np.sum((pa - pe) * np.log(pa / pe)))
 
 
+def max_psi(reference: Any, current: Any, bins: int = 10) -> float:
+    """The worst feature's PSI between two (samples, features) windows (introduced in 18_drift_monitoring)."""
+    R, C = np.asarray(reference, dtype=np.float64), np.asarray(current, dtype=np.float64)
+    if R.ndim == 1:
+        R, C = R[:, None], C.reshape(-1, 1)
+    if R.ndim != 2 or C.ndim != 2 or R.shape[1] != C.shape[1] or R.shape[1] == 0:
+        raise ValueError(f"reference and current must be (samples, features) with the same number of "
+                         f"features, got {R.shape} and {C.shape}.")
+    return max(psi(R[:, j], C[:, j], bins=bins) for j in range(R.shape[1]))
+
+
 def report(reference: Any, current: Any, names: Sequence[str] | None = None, *, bins: int = 10,
            psi_threshold: float = 0.25, alpha: float = 0.05) -> list[dict[str, Any]]:
     """Per-feature drift table: PSI, KS statistic and p-value, and a ``drift`` flag.
@@ -100,6 +111,11 @@ def alert(scores: Any, threshold: float, patience: int = 1) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 1:
         raise ValueError(f"scores must be a 1-D series (one score per window), got shape {s.shape}.")
+    if not np.isfinite(s).all():
+        raise ValueError("scores contain NaN or inf; drop or fill the windows that had no data.")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(threshold):
+        raise ValueError(f"threshold must be a finite number (e.g. 0.25 for PSI), got {threshold!r}.")
     patience = _check_int("patience", patience, 1)
     out = np.zeros(s.size, dtype=bool)
     run = 0
@@ -128,6 +144,8 @@ def simulate(kind: str = "none", n: int = 1000, magnitude: float = 1.0, seed: in
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
     n = _check_int("n", n, 1)
+    if n > 10_000_000:
+        raise ValueError(f"n must be at most 10,000,000 (it is held in memory), got {n}.")
     if not np.isfinite(magnitude) or magnitude < 0:
         raise ValueError(f"magnitude must be a finite number ≥ 0, got {magnitude}.")
     rng = np.random.default_rng(seed)

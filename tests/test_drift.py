@@ -113,3 +113,17 @@ def test_dataset_hash_and_registry(tmp_path):
         reg.register("m", "x", "ef" * 8)
     with pytest.raises(ValueError, match="No version"):
         reg.get("nope")
+
+
+def test_max_psi_is_the_worst_feature():
+    import numpy as np
+    from labkit import drift
+    rng = np.random.default_rng(0)
+    R = rng.normal(size=(500, 3))
+    C = rng.normal(size=(400, 3))
+    C[:, 1] += 1.0
+    assert drift.max_psi(R, C) == max(drift.psi(R[:, j], C[:, j]) for j in range(3))
+    assert drift.max_psi(R, C) == drift.psi(R[:, 1], C[:, 1])
+    import pytest
+    with pytest.raises(ValueError, match="same number of features"):
+        drift.max_psi(R, C[:, :2])

@@ -161,7 +161,9 @@ def _alert_random(rng):
     thr = float(np.round(rng.uniform(0.05, 0.4), 2))
     scores = np.round(rng.gamma(2.0, thr / 2, n), 2)
     scores[rng.random(n) < 0.15] = thr                     # some scores exactly at the threshold
-    return [{"args": (scores, thr, int(rng.integers(1, 5))), "label": f"(random: {n} windows)"}]
+    long = np.round(rng.gamma(2.0, thr / 1.5, 40), 2)        # patience ≥ 2 on a stream with long runs above
+    return [{"args": (scores, thr, int(rng.integers(1, 5))), "label": f"(random: {n} windows)"},
+            {"args": (long, thr, int(rng.integers(2, 5))), "label": "(random: patience ≥ 2)"}]
 
 
 def _alert_patience_ignored(scores, threshold, patience):
