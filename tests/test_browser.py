@@ -132,3 +132,60 @@ def test_run_notebook_and_move_slider(lab):
             raise
         finally:
             browser.close()
+
+
+def test_chinese_quiz_question_renders(lab, tmp_path):
+    """简体中文 in the quiz widget: the question, its options and the widget's own words, in a CJK font."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+    from labkit import quiz
+    fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip() \
+        if shutil.which("fc-list") else ""
+    if not fonts:
+        msg = "no CJK font (apt-get install fonts-wqy-zenhei): Chinese would render as boxes"
+        if REQUIRED:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    q = next(q for q in quiz.load("ml_workflow") if q.type == "mcq")
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import labkit as lk\n"
+        f"qs = [q for q in lk.quiz.load('ml_workflow') if q.id == {q.id!r}]\n"
+        "box = lk.quiz.widget(qs, lang='zh', record=False)\nbox.children[1].selected_index = 0\nbox")]
+    nbformat.write(nb, tmp_path / "course" / "zh_quiz.ipynb")
+    base, token = lab
+    import importlib.util
+    import json
+    if importlib.util.find_spec("jupyterlab_language_pack_zh_CN"):  # the [zh] extra: served by this JupyterLab
+        zh_ui = json.loads(urllib.request.urlopen(f"{base}/lab/api/translations/zh_CN?token={token}", timeout=30)
+                           .read())
+        assert zh_ui.get("data") and not zh_ui.get("message"), zh_ui.get("message")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        try:
+            page.goto(f"{base}/lab/tree/zh_quiz.ipynb?token={token}")
+            page.wait_for_function("window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+                                   ".status === 'idle'", timeout=120_000)
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            zh = q.t("zh")
+            page.get_by_text(zh["options"][0], exact=False).first.wait_for(timeout=180_000)
+            assert page.get_by_text(zh["question"][:20], exact=False).count() > 0, "the Chinese question is missing"
+            assert page.locator("button", has_text="检查").count() > 0, "the Check button is not in Chinese"
+            assert page.get_by_text("得分", exact=False).count() > 0, "the score line is not in Chinese"
+            # fc-list above found a CJK font for Chromium; the screenshot shows the glyphs (not boxes)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "zh-quiz.png"), full_page=True)
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "zh-quiz-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
