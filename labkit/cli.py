@@ -15,12 +15,14 @@ def _student(a) -> int:
     results = student.make(a.out, a.notebooks or None, force=a.force)
     for r in results:
         extra = f" (your previous copy was kept as {r.backup.name})" if r.backup else ""
-        if r.action == "skipped":
+        if r.action == "error":
+            print(f"labkit student: {r.error}", file=sys.stderr)
+        elif r.action == "skipped":
             print(f"skipped  {r.path}: it has your edits — nothing overwritten (use --force to replace it; "
                   f"your copy would be kept as a .bak file)")
         else:
             print(f"{r.action:<8} {r.path}{extra}")
-    return 0
+    return 1 if any(r.action == "error" for r in results) else 0
 
 
 def _grade(a) -> int:

@@ -52,6 +52,12 @@ def quant_params(xmin: float, xmax: float, bits: int = 8) -> tuple[float, int]:
         raise ValueError(f"the range must be finite, got [{xmin}, {xmax}]; remove NaN/inf first.")
     qmax = 2 ** bits - 1
     scale = (xmax - xmin) / qmax if xmax > xmin else 1.0
+    if not np.isfinite(scale):
+        raise ValueError(f"the range [{xmin:g}, {xmax:g}] is too wide for float64 arithmetic; rescale the values "
+                         "(e.g. divide by their max |x|) before quantizing.")
+    if scale < np.finfo(np.float64).tiny:
+        raise ValueError(f"the range [{xmin:g}, {xmax:g}] is too narrow to quantize (scale {scale:g} underflows); "
+                         "rescale the values first, or treat them as 0.")
     zero_point = int(np.clip(round(-xmin / scale), 0, qmax))
     return scale, zero_point
 
@@ -59,9 +65,18 @@ def quant_params(xmin: float, xmax: float, bits: int = 8) -> tuple[float, int]:
 def quantize(x: Any, scale: float, zero_point: int, bits: int = 8) -> np.ndarray:
     """Real values → integers ``clip(round(x / scale) + zero_point, 0, 2**bits - 1)``."""
     bits = _check_bits(bits)
-    if not scale > 0:
-        raise ValueError(f"scale must be positive, got {scale}; compute it with quant_params().")
-    q = np.round(np.asarray(x, dtype=np.float64) / scale) + zero_point
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(scale) or not scale > 0:
+        raise ValueError(f"scale must be positive and finite, got {scale!r}; compute it with quant_params().")
+    if isinstance(zero_point, bool) or not isinstance(zero_point, (int, np.integer)) \
+            or not 0 <= zero_point <= 2 ** bits - 1:
+        raise ValueError(f"zero_point must be an int in [0, {2 ** bits - 1}], got {zero_point!r}; "
+                         "compute it with quant_params().")
+    x = np.asarray(x, dtype=np.float64)
+    if np.isnan(x).any():
+        raise ValueError("x contains NaN, which has no integer code; remove or replace NaN before quantizing.")
+    with np.errstate(over="ignore"):  # ±inf and huge values saturate to the ends of the range
+        q = np.round(x / scale) + zero_point
     return np.clip(q, 0, 2 ** bits - 1).astype(np.int64)
 
 
@@ -75,6 +90,8 @@ def fake_quant(x: Any, bits: int = 8) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         raise ValueError("fake_quant needs a non-empty array.")
+    if not np.isfinite(x).all():
+        raise ValueError("fake_quant needs finite values; x contains NaN or inf.")
     scale, zp = quant_params(x.min(), x.max(), bits)
     return dequantize(quantize(x, scale, zp, bits), scale, zp)
 
@@ -83,6 +100,9 @@ def fake_quant(x: Any, bits: int = 8) -> np.ndarray:
 def magnitude_mask(w: Any, sparsity: float) -> np.ndarray:
     """A 0/1 mask (same shape as ``w``) that zeroes the ``round(sparsity * size)`` smallest ``|w|``."""
     w = np.asarray(w)
+    if w.dtype.kind not in "fiu" or w.size == 0 or not np.isfinite(w).all():
+        raise ValueError("w must be a non-empty array of finite numbers (a layer's weights); it has NaN/inf, "
+                         f"no entries, or dtype {w.dtype}.")
     if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float, np.floating)):
         raise TypeError(f"sparsity must be a number in [0, 1), got {type(sparsity).__name__}.")
     if not 0.0 <= sparsity < 1.0:
@@ -98,6 +118,14 @@ def magnitude_mask(w: Any, sparsity: float) -> np.ndarray:
 def polynomial_sparsity(step: int, begin_step: int, end_step: int, initial: float = 0.0, final: float = 0.8,
                         power: float = 3.0) -> float:
     """Target sparsity at ``step``: rises from ``initial`` to ``final`` as ``1 - (1 - t)**power``, then holds."""
+    for name, v in (("step", step), ("begin_step", begin_step), ("end_step", end_step)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an int (a training step), got {v!r}.")
+    for name, v in (("initial", initial), ("final", final), ("power", power)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v):
+            raise ValueError(f"{name} must be a finite number, got {v!r}.")
+    if not power > 0:
+        raise ValueError(f"power must be > 0 (3 is the usual cubic schedule), got {power}.")
     if end_step <= begin_step:
         raise ValueError(f"end_step ({end_step}) must be after begin_step ({begin_step}).")
     if not 0.0 <= initial <= final < 1.0:
@@ -470,6 +498,11 @@ def keras_latency_ms(model, X: Any, repeats: int = 200) -> float:
 def accuracy(logits: Any, y: Any) -> float:
     """Top-1 accuracy of ``logits`` (n, classes) against integer labels ``y``."""
     logits, y = np.asarray(logits), np.asarray(y)
-    if logits.ndim != 2 or len(logits) != len(y):
-        raise ValueError(f"need logits (n, classes) and n labels, got {logits.shape} and {y.shape}.")
+    if logits.ndim != 2 or y.ndim != 1 or len(logits) != len(y) or len(y) == 0:
+        raise ValueError(f"need logits (n, classes) and n labels (n >= 1), got {logits.shape} and {y.shape}.")
+    if logits.dtype.kind not in "fiu" or not np.isfinite(logits).all():
+        raise ValueError("logits must be finite numbers; NaN/inf logits mean the model diverged — check its outputs.")
+    if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= logits.shape[1]:
+        raise ValueError(f"y must hold integer class labels in [0, {logits.shape[1]}), got dtype {y.dtype} with "
+                         f"range [{y.min()}, {y.max()}].")
     return float((logits.argmax(1) == y).mean())

@@ -319,10 +319,11 @@ def spirals(n: int = 600, classes: int = 3, noise: float = 0.2, turns: float = 1
     n = _check_int("n", n, classes, 10_000_000)
     classes = _check_int("classes", classes, 2, 20)
     noise = _check_float("noise", noise, 0.0, 10.0)
+    turns = _check_float("turns", turns, 0.0, 100.0)
     rng = np.random.default_rng(seed)
-    per = n // classes
     X, y = [], []
     for k in range(classes):
+        per = n // classes + (k < n % classes)  # exactly n rows: the first n % classes arms get one more
         r = np.linspace(0.05, 1.0, per)
         t = r * turns * 2 * np.pi + 2 * np.pi * k / classes + rng.normal(0, noise, per) * 0.5
         X.append(np.c_[r * np.sin(t), r * np.cos(t)])

@@ -182,7 +182,10 @@ def format_report(r: dict[str, Any]) -> str:
 
 
 def main(check_network: bool = True) -> int:
-    """Print the report; exit status 1 when a required package is missing."""
+    """Print the report; exit status 1 when a required package is missing or a dataset fails verification."""
     r = report(check_network=check_network)
     print(format_report(r))
-    return 1 if r["missing"] else 0
+    bad = {k: s for k, s in r["datasets"].items() if str(s).startswith("problem")}
+    for name, st in bad.items():
+        print(f"labkit doctor: dataset {name!r} failed verification — {st}", file=sys.stderr)
+    return 1 if r["missing"] or bad else 0

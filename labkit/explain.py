@@ -23,6 +23,10 @@ def _finite(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} contains NaN or inf; check what produced it.")
 
 
+#: the most interpolation steps integrated_gradients accepts (a hang guard, not a tuning knob)
+MAX_IG_STEPS = 10_000
+
+
 def integrated_gradients(grad_fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
                          baseline: np.ndarray | None = None, steps: int = 64) -> np.ndarray:
     """Integrated gradients of one example: (x − baseline) · mean gradient on the straight path (midpoints).
@@ -36,8 +40,13 @@ def integrated_gradients(grad_fn: Callable[[np.ndarray], np.ndarray], x: np.ndar
     b = np.zeros_like(x) if baseline is None else np.asarray(baseline, dtype=np.float64)
     if b.shape != x.shape:
         raise ValueError(f"baseline has shape {b.shape} but x has {x.shape}; give one baseline per example.")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive int (e.g. 64), got {steps!r}.")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_IG_STEPS:
+        raise ValueError(f"steps must be an int in 1..{MAX_IG_STEPS} (64 is usual; more than a few hundred "
+                         f"changes little), got {steps!r}.")
+    _finite("x", x)
+    _finite("baseline", b)
+    if steps * max(x.size, 1) > 50_000_000:
+        raise ValueError(f"steps × x.size = {steps * x.size:,} values would not fit in memory; use fewer steps.")
     alphas = (np.arange(steps) + 0.5) / steps                      # midpoint Riemann sum
     path = b[None] + alphas.reshape((-1,) + (1,) * x.ndim) * (x - b)[None]
     g = np.asarray(grad_fn(path.astype(np.float32)), dtype=np.float64)
@@ -49,9 +58,16 @@ def integrated_gradients(grad_fn: Callable[[np.ndarray], np.ndarray], x: np.ndar
 
 def lime_kernel(distances: np.ndarray, kernel_width: float = 0.25) -> np.ndarray:
     """LIME's proximity weights: sqrt(exp(−d² / width²)) (lime's default kernel)."""
-    d = np.asarray(distances, dtype=np.float64)
-    if not kernel_width > 0:
-        raise ValueError(f"kernel_width must be > 0, got {kernel_width}.")
+    try:
+        d = np.asarray(distances, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("distances must be an array of numbers (one per perturbed sample).") from None
+    _finite("distances", d)
+    if (d < 0).any():
+        raise ValueError("distances must be ≥ 0 (e.g. cosine distance to the original input).")
+    if isinstance(kernel_width, bool) or not isinstance(kernel_width, (int, float, np.floating)) \
+            or not np.isfinite(kernel_width) or not kernel_width > 0:
+        raise ValueError(f"kernel_width must be a finite number > 0 (0.25 is lime's default), got {kernel_width!r}.")
     return np.sqrt(np.exp(-(d ** 2) / kernel_width ** 2))
 
 
@@ -97,9 +113,17 @@ def segment_map(segments: np.ndarray, weights: Mapping[int, float] | Sequence[fl
     seg = np.asarray(segments)
     if seg.dtype.kind not in "iu":
         raise TypeError(f"segments must be an integer label image, got dtype {seg.dtype}.")
+    if seg.size == 0:
+        raise ValueError("segments is empty; pass a label image such as grid_segments((28, 28), 7).")
+    if seg.min() < 0:
+        raise ValueError(f"segment labels must be >= 0, got {seg.min()}; number segments 0, 1, 2, …")
+    if seg.max() >= 10_000_000:
+        raise ValueError(f"segment label {seg.max()} is too large; number segments 0, 1, 2, … (as grid_segments does).")
     table = np.zeros(int(seg.max()) + 1)
     items = weights.items() if isinstance(weights, Mapping) else enumerate(weights)
     for k, v in items:
+        if not np.isfinite(float(v)):
+            raise ValueError(f"the weight of segment {k} is {v}; weights must be finite numbers.")
         if 0 <= int(k) < len(table):
             table[int(k)] = float(v)
     return table[seg]

@@ -120,10 +120,19 @@ def image_grid(images: np.ndarray, labels: Sequence[Any] | None = None, preds: S
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], names: Sequence[str] | None = None, *,
                      normalize: bool = False, ax=None):
     """A confusion-matrix heatmap with counts (or row-normalised rates) written in each cell."""
-    yt, yp = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
-    if yt.shape != yp.shape:
-        raise ValueError(f"y_true and y_pred must have the same shape, got {yt.shape} and {yp.shape}.")
+    yt, yp = np.asarray(y_true), np.asarray(y_pred)
+    if yt.shape != yp.shape or yt.ndim != 1:
+        raise ValueError(f"y_true and y_pred must be 1-D and of the same shape, got {yt.shape} and {yp.shape}.")
+    for nm, a in (("y_true", yt), ("y_pred", yp)):
+        if a.size and (a.dtype.kind not in "iu" and not (a.dtype.kind == "f" and np.isfinite(a).all()
+                                                          and (a == np.round(a)).all())):
+            raise ValueError(f"{nm} must hold integer class labels, got dtype {a.dtype}; use argmax for scores.")
+        if a.size and a.min() < 0:
+            raise ValueError(f"{nm} has a negative label ({a.min()}); class labels are 0, 1, 2, …")
+    yt, yp = yt.astype(int), yp.astype(int)
     k = int(max(yt.max(initial=0), yp.max(initial=0))) + 1 if names is None else len(names)
+    if names is not None and max(yt.max(initial=0), yp.max(initial=0)) >= k:
+        raise ValueError(f"a label is >= len(names) = {k}; give one name per class.")
     cm = np.zeros((k, k), float)
     np.add.at(cm, (yt, yp), 1)
     if normalize:

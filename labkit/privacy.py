@@ -37,6 +37,11 @@ def clip_per_example(grads: Sequence[np.ndarray], l2_norm_clip: float) -> list[n
     grads = [np.asarray(g, dtype=np.float64) for g in grads]
     if not grads:
         raise ValueError("grads is empty: pass one per-example gradient array per variable.")
+    if grads[0].ndim == 0:
+        raise ValueError("each gradient array needs a leading batch axis, shape (batch, ...); got a scalar.")
+    for g in grads:
+        if not np.isfinite(g).all():
+            raise ValueError("a per-example gradient contains NaN or inf; the loss diverged — lower the learning rate.")
     b = grads[0].shape[0]
     if any(g.ndim == 0 or g.shape[0] != b for g in grads):
         raise ValueError("every gradient array needs the same leading batch axis, shape (batch, ...).")
@@ -51,6 +56,8 @@ def dp_epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: f
     import dp_accounting
     if not noise_multiplier > 0:
         raise ValueError(f"noise_multiplier must be > 0 (0 means no privacy, ε = ∞), got {noise_multiplier}.")
+    if not noise_multiplier <= 1e4:
+        raise ValueError(f"noise_multiplier must be a finite number ≤ 10000 (DP-SGD uses 0.5–5), got {noise_multiplier}.")
     if not 0 < sample_rate <= 1:
         raise ValueError(f"sample_rate is batch_size / dataset_size, in (0, 1]; got {sample_rate}.")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -144,9 +151,14 @@ def fedavg_round(global_weights: Sequence[np.ndarray], client_weights: Sequence[
 def fgsm(grad_fn: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, eps: float,
          clip: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
     """Fast gradient sign method: x + ε·sign(∇ₓ loss), kept in the valid input range ``clip``."""
-    if eps < 0:
-        raise ValueError(f"eps must be ≥ 0, got {eps}.")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be a finite number ≥ 0 (e.g. 8/255), got {eps!r}.")
     x = np.asarray(x)
+    if x.dtype.kind not in "fiu" or not np.isfinite(x).all():
+        raise ValueError("x must be an array of finite numbers (inputs in the clip range).")
+    if np.asarray(y).dtype.kind == "f" and not np.isfinite(np.asarray(y)).all():
+        raise ValueError("y contains NaN or inf; pass the true labels.")
     g = np.asarray(grad_fn(x, y))
     if g.shape != x.shape:
         raise ValueError(f"grad_fn returned shape {g.shape} for inputs of shape {x.shape}.")
@@ -179,12 +191,22 @@ def pgd(grad_fn: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray, 
 
 
 # ------------------------------------------------------------------ membership inference
-def membership_auc(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
-    """AUC of an attack that calls 'member' when the score is high (use −loss as the score)."""
-    m = np.asarray(member_scores, dtype=np.float64).ravel()
-    n = np.asarray(nonmember_scores, dtype=np.float64).ravel()
+def _scores(member_scores: Any, nonmember_scores: Any) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        m = np.asarray(member_scores, dtype=np.float64).ravel()
+        n = np.asarray(nonmember_scores, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError("scores must be arrays of numbers (e.g. −loss per example).") from None
     if m.size == 0 or n.size == 0:
         raise ValueError("need at least one member and one non-member score.")
+    if not (np.isfinite(m).all() and np.isfinite(n).all()):
+        raise ValueError("scores contain NaN or inf (a loss of inf?); clip the losses or drop those examples.")
+    return m, n
+
+
+def membership_auc(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
+    """AUC of an attack that calls 'member' when the score is high (use −loss as the score)."""
+    m, n = _scores(member_scores, nonmember_scores)
     from scipy.stats import rankdata
     r = rankdata(np.r_[m, n])                                  # ties get average ranks
     return float((r[: m.size].sum() - m.size * (m.size + 1) / 2) / (m.size * n.size))
@@ -194,8 +216,9 @@ def tpr_at_fpr(member_scores: np.ndarray, nonmember_scores: np.ndarray, fpr: flo
     """Share of members caught when the threshold lets only ``fpr`` of non-members through."""
     if not 0 < fpr < 1:
         raise ValueError(f"fpr must be in (0, 1), got {fpr}.")
-    thr = np.quantile(np.asarray(nonmember_scores, dtype=np.float64), 1 - fpr)
-    return float(np.mean(np.asarray(member_scores, dtype=np.float64) > thr))
+    m, n = _scores(member_scores, nonmember_scores)
+    thr = np.quantile(n, 1 - fpr)
+    return float(np.mean(m > thr))
 
 
 # ------------------------------------------------------------------ model integrity

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tempfile
 import shutil
 import time
 from dataclasses import dataclass
@@ -28,10 +30,11 @@ _GENERIC_ID = "__EXERCISE__"
 
 @dataclass
 class Written:
-    """What happened to one notebook: ``written``, ``unchanged``, ``skipped`` (edited) or ``replaced``."""
+    """What happened to one notebook: ``written``, ``unchanged``, ``skipped`` (edited), ``replaced`` or ``error``."""
     path: Path
     action: str
     backup: Path | None = None
+    error: str = ""
 
 
 def _sha(data: bytes) -> str:
@@ -47,7 +50,13 @@ def student_version(src: Path) -> str:
 
     if not Path(src).is_file():
         raise ValueError(f"{src} is not a notebook file; pass notebooks/NN_name.ipynb.")
-    nb = nbformat.read(src, as_version=4)
+    try:
+        nb = nbformat.read(src, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:
+        why = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{src} is not a valid notebook ({why}); restore it with `git checkout -- {src}` "
+                         "or re-save it from JupyterLab.") from None
     c = Config()
     c.ClearSolutions.enforce_metadata = False
     c.ClearSolutions.code_stub = {"python": STUB.format(id=_GENERIC_ID)}
@@ -66,6 +75,19 @@ def student_version(src: Path) -> str:
     return nbformat.writes(out)
 
 
+def _read_manifest(man_path: Path) -> dict[str, str]:
+    if not man_path.exists():
+        return {}
+    try:
+        data = json.loads(man_path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        data = exc
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError(f"{man_path} is damaged (not a table of notebook → hash); delete it and rerun — your "
+                         "edited copies are then kept (skipped) unless you pass --force.")
+    return data
+
+
 def make(out_dir: str | Path = "student", notebooks: list[str | Path] | None = None,
          force: bool = False) -> list[Written]:
     """Write student copies into ``out_dir``; never overwrites a learner's edited copy without ``force``."""
@@ -76,12 +98,25 @@ def make(out_dir: str | Path = "student", notebooks: list[str | Path] | None = N
     if out.resolve() == (ROOT / "notebooks").resolve():
         raise ValueError("The student folder must not be notebooks/ (it would replace the solutions); "
                          "use e.g. --out student.")
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; name a folder, e.g. --out student.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"cannot write to {out} ({exc.strerror or exc}); choose a folder you can write to "
+                         f"(--out DIR) or fix its permissions (chmod u+w {out}).") from None
     man_path = out / MANIFEST
-    manifest = json.loads(man_path.read_text()) if man_path.exists() else {}
+    manifest = _read_manifest(man_path)
     results = []
     for src in srcs:
-        text = student_version(src).encode("utf-8")
+        try:
+            text = student_version(src).encode("utf-8")
+        except ValueError as exc:  # one bad notebook does not stop the others
+            results.append(Written(out / Path(src).name, "error", error=str(exc)))
+            continue
         dest = out / src.name
         new_hash = _sha(text)
         backup = None

@@ -59,7 +59,10 @@ def _resolve(obj: Any, kind: str):
     if isinstance(obj, str):
         return getattr(keras, kind).get(obj)
     if obj is None:
-        raise ValueError(f"fit() needs a {kind[:-1]}: pass e.g. {kind}=keras.{kind}.Adam() or a name.")
+        example = {"losses": "loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True) or "
+                              "loss='mse'", "optimizers": "optimizer=keras.optimizers.Adam() or optimizer='adam'"}
+        raise ValueError(f"fit() needs {'a loss' if kind == 'losses' else 'an optimizer'}: pass e.g. "
+                         f"{example.get(kind, kind)}.")
     return obj
 
 

@@ -94,3 +94,12 @@ def test_widgets_live_redraws():
         widgets.live(lambda x: None, x=3)
     with pytest.raises(ValueError):
         widgets.live(lambda: None)
+
+
+def test_doctor_fails_when_a_dataset_fails_verification(monkeypatch, capsys):
+    from labkit import data
+    monkeypatch.setattr(data, "status", lambda: {"digits": "ok", "mnist1d": "problem: checksum mismatch"})
+    assert doctor.main(check_network=False) == 1
+    assert "mnist1d" in capsys.readouterr().err
+    monkeypatch.setattr(data, "status", lambda: {"digits": "ok"})
+    assert doctor.main(check_network=False) == 0

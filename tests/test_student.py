@@ -80,4 +80,33 @@ def test_cli(tmp_path):
     assert (tmp_path / "s" / NB00.name).exists()
     res = subprocess.run([sys.executable, "-m", "labkit.cli", "student", "--out", str(tmp_path / "s"),
                           str(tmp_path / "missing.ipynb")], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 2 and "not a notebook" in res.stderr
+    assert res.returncode == 1 and "not a notebook" in res.stderr  # one bad input: named, the others still run
+
+
+def test_bad_output_paths_and_inputs_give_one_line_errors(tmp_path, capsys):
+    from labkit import cli
+    f = tmp_path / "afile"
+    f.write_text("x")
+    assert cli.main(["student", "--out", str(f), str(NB00)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(f) in err and "is a file" in err
+    # a folder that cannot be written: /proc refuses even root
+    assert cli.main(["student", "--out", "/proc/labkit-student", str(NB00)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot write to /proc/labkit-student" in err and "--out" in err
+    # an invalid notebook among the inputs: named, with the fix; the others are still written
+    bad = tmp_path / "99_broken.ipynb"
+    bad.write_text("{not a notebook")
+    out = tmp_path / "student"
+    assert cli.main(["student", "--out", str(out), str(bad), str(NB00)]) == 1
+    cap = capsys.readouterr()
+    errs = cap.err.strip().splitlines()
+    assert len(errs) == 1 and str(bad) in errs[0] and "not a valid notebook" in errs[0] and "git checkout" in errs[0]
+    assert (out / NB00.name).exists() and not (out / bad.name).exists()
+    # a damaged manifest: named, with the fix, nothing overwritten
+    (out / student.MANIFEST).write_text("[1, 2")
+    before = (out / NB00.name).read_bytes()
+    assert cli.main(["student", "--out", str(out), str(NB00)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and student.MANIFEST in err and "delete it" in err
+    assert (out / NB00.name).read_bytes() == before
