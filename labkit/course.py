@@ -220,10 +220,13 @@ def _run_measured(paths: list[Path], timeout: int = 600) -> list[dict]:
             "print(run_notebook(Path(sys.argv[1]), timeout=int(sys.argv[2])))")
     env = dict(os.environ, MPLBACKEND="Agg", LABKIT_HOME=os.environ.get("LABKIT_HOME", "")
                or str(Path.home() / ".labkit-capacity"))
+    import tempfile
+    # output goes to files, not pipes: a kernel's chatter must never fill a pipe and stall the run
+    logs = [tempfile.TemporaryFile(mode="w+") for _ in paths]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(p), str(timeout)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in paths]
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(p), str(timeout)], env=env, stdin=subprocess.DEVNULL,
+                              stdout=log, stderr=subprocess.STDOUT, text=True) for p, log in zip(paths, logs)]
     handles = [psutil.Process(p.pid) for p in procs]
     peaks, walls = [0] * len(procs), [0.0] * len(procs)
     while any(w == 0.0 for w in walls):
@@ -241,8 +244,11 @@ def _run_measured(paths: list[Path], timeout: int = 600) -> list[dict]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_total = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out = []
-    for p, path, wall, peak in zip(procs, paths, walls, peaks):
-        _, err = p.communicate()
+    for p, path, wall, peak, log in zip(procs, paths, walls, peaks, logs):
+        p.wait()
+        log.seek(0)
+        err = log.read()
+        log.close()
         if p.returncode != 0:
             raise RuntimeError(f"{path.name} failed while measuring capacity: {err.strip().splitlines()[-1:]}")
         out.append({"notebook": path.stem, "wall_s": round(wall, 1), "peak_mb": round(peak / 2**20),
