@@ -40,3 +40,16 @@ def test_image_grid_and_confusion_and_overlay():
     assert plots.heatmap_overlay(imgs[0], imgs[1])
     with pytest.raises(ValueError, match="resize"):
         plots.heatmap_overlay(imgs[0], np.zeros((4, 4)))
+
+
+def test_image_grid_fixed_scale_and_row_titles():
+    """03 and 04 draw augmented copies on the originals' colour scale, one titled row per pass."""
+    imgs = np.random.default_rng(1).random((8, 6, 6, 1)) * 0.5
+    fig = plots.image_grid(imgs, ncols=4, vmin=0, vmax=1, row_titles=["before", "after"])
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 8 and all(ax.images[0].get_clim() == (0, 1) for ax in shown)
+    assert [shown[0].get_title(loc="left"), shown[4].get_title(loc="left")] == ["before", "after"]
+    with pytest.raises(ValueError, match="row titles"):
+        plots.image_grid(imgs, ncols=4, row_titles=["only one"])
+    with pytest.raises(ValueError, match="ncols"):
+        plots.image_grid(imgs, ncols=0)
