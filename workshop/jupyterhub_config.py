@@ -93,8 +93,8 @@ if os.environ.get("LABKIT_LANG"):
     c.Spawner.environment["LABKIT_LANG"] = os.environ["LABKIT_LANG"]
 c.Spawner.start_timeout = 180      # a loaded 2-core machine needs a while to start JupyterLab
 c.Spawner.http_timeout = 180
-# Per-learner limits from `make capacity` (workshop/README.md): the heaviest notebook peaks under
-# 2 GB. LocalProcessSpawner/CourseSpawner only pass them on as MEM_LIMIT/CPU_LIMIT variables and
+# Per-learner limits, a first guess from `make capacity` (workshop/README.md): notebook 00's kernel
+# peaks at ~0.83 GB; confirm with a full run before a class. LocalProcessSpawner/CourseSpawner only pass them on as MEM_LIMIT/CPU_LIMIT variables and
 # do NOT enforce them; SystemdSpawner (TLJH) and KubeSpawner (Z2JH) enforce both.
 c.Spawner.mem_limit = os.environ.get("LABKIT_HUB_MEM_LIMIT", "2G")
 c.Spawner.cpu_limit = float(os.environ.get("LABKIT_HUB_CPU_LIMIT", "1"))
