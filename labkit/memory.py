@@ -30,7 +30,7 @@ import numpy as np
 
 __all__ = ["PRECISIONS", "OPTIMIZER_SLOTS", "bytes_per_param", "training_memory", "zero_memory",
            "transformer_params", "activation_bytes", "training_flops", "flops_per_token", "cpu_peak_flops",
-           "mfu", "chinchilla", "fit_scaling_law", "GB", "SWEEP", "sweep_point"]
+           "mfu", "chinchilla", "fit_scaling_law", "GB", "SWEEP", "sweep_point", "load_sweep", "SWEEP_SHA256"]
 
 GB = 1e9  #: bytes in a GB as GPU vendors count them (an "80 GB" H100 holds 80e9 bytes)
 
@@ -293,3 +293,16 @@ def sweep_point(d_model: int, n_layers: int, tokens: int | None = None, seed: in
     return {"d_model": d_model, "n_layers": n_layers, "n_heads": config.n_heads, "params": counts["total"],
             "non_embedding_params": counts["layers"], "tokens": steps * T * B, "val_loss": round(float(val), 5),
             "train_seconds": round(seconds, 2), "seed": seed}
+
+
+#: sha256 of datasets/scaling_sweep.csv as shipped (re-generating it changes train_seconds, hence the hash)
+SWEEP_SHA256 = "058d7eeec3c118b6fcbed36ea54f59ff93b14256effe4186d361b23efd7f35dd"
+
+
+def load_sweep() -> Any:
+    """The shipped scaling sweep (datasets/scaling_sweep.csv) as a DataFrame, sha256-verified (notebook 12)."""
+    import pandas as pd
+
+    from . import data
+    return pd.read_csv(data.verify(data.DATASETS_DIR / "scaling_sweep.csv", SWEEP_SHA256))
+

@@ -239,6 +239,18 @@ def policy(name: str) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------ memory and time
+def _wait(out: Any) -> None:
+    """Block until ``out`` (a tensor, or a list/tuple/dict of them) is computed: GPU work is asynchronous."""
+    if isinstance(out, (list, tuple)):
+        for o in out:
+            _wait(o)
+    elif isinstance(out, dict):
+        for o in out.values():
+            _wait(o)
+    elif hasattr(out, "numpy"):
+        out.numpy()
+
+
 def peak_memory(fn: Callable[[], Any], device: str | None = None) -> int:
     """Peak bytes TensorFlow's allocator held on ``device`` (default: first GPU, else CPU) while ``fn()`` ran."""
     import tensorflow as tf
@@ -246,9 +258,7 @@ def peak_memory(fn: Callable[[], Any], device: str | None = None) -> int:
         device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
     tf.config.experimental.reset_memory_stats(device)
     base = tf.config.experimental.get_memory_info(device)["current"]
-    out = fn()
-    if hasattr(out, "numpy"):
-        out.numpy()  # wait for the work to finish
+    _wait(fn())  # wait for the work to finish
     return int(tf.config.experimental.get_memory_info(device)["peak"] - base)
 
 
@@ -258,7 +268,8 @@ def time_steps(steps: Mapping[str, Callable[[], Any]], repeats: int = 3,
 
     Interleaving (a, b, c, a, b, c, …) makes a busy machine slow every variant alike, so the
     ratios stay meaningful even when the absolute times do not. Call each step once before
-    (to trace it). ``max_repeats`` caps the rounds of slow variants.
+    (to trace it). ``max_repeats`` caps the rounds of slow variants. The clock stops only after the
+    returned tensor(s) are computed (``.numpy()``), so GPU timings are honest: return the step's output.
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive int, got {repeats!r}.")
@@ -271,8 +282,6 @@ def time_steps(steps: Mapping[str, Callable[[], Any]], repeats: int = 3,
             if r >= caps.get(k, repeats):
                 continue
             t0 = time.perf_counter()
-            out = fn()
-            if hasattr(out, "numpy"):
-                out.numpy()
+            _wait(fn())       # the step's result must exist before the clock stops
             best[k] = min(best[k], time.perf_counter() - t0)
     return best

@@ -96,3 +96,15 @@ def test_fit_scaling_law_recovers_a_known_law():
     assert lo <= fit["b"] + 1e-9 and hi >= fit["b"] - 1e-9 and math.isfinite(lo)
     with pytest.raises(ValueError, match="at least 3"):
         M.fit_scaling_law([1, 2], [3, 2])
+
+
+def test_shipped_scaling_sweep():
+    sweep = M.load_sweep()
+    assert set(sweep.tokens) == {M.SWEEP["short_tokens"], M.SWEEP["tokens"]}
+    assert len(sweep) == 2 * len(M.SWEEP["sizes"])
+    for tokens in set(sweep.tokens):
+        part = sweep[sweep.tokens == tokens].sort_values("params")
+        assert part.val_loss.iloc[-1] < part.val_loss.iloc[0]   # the largest model beats the smallest
+    # the table's parameter counts follow the one formula
+    for row in sweep.itertuples():
+        assert row.params == M.transformer_params(103, row.d_model, row.n_layers, context=M.SWEEP["context"])

@@ -84,6 +84,19 @@ def test_time_steps_interleaves_and_caps():
         P.time_steps({"a": lambda: None}, repeats=0)
 
 
+
+def test_time_steps_waits_for_nested_results():
+    waited = []
+
+    class Fake:
+        def numpy(self):
+            waited.append(1)
+            return 0
+
+    P.time_steps({"a": lambda: (Fake(), [Fake()], {"x": Fake()})}, repeats=2)
+    assert len(waited) == 6
+
+
 def test_policy_context_restores():
     import keras
     before = keras.mixed_precision.dtype_policy().name
