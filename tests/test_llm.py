@@ -249,3 +249,17 @@ def test_python_source_corpus_is_code_and_stable():
     assert a.sha256 == b.sha256 and a.text == b.text and len(a.text) == 200_000
     assert "def " in a.text and '"""' not in a.text[:20_000]   # code, docstrings removed
     assert a.modules and a.python.count(".") == 2
+
+
+@pytest.mark.parametrize("name", ["tiny_gpt", "tiny_gpt_draft"])
+def test_shipped_models_load_and_are_causal_lms(name):
+    from labkit.llm import pretrained
+    if not pretrained.PRETRAINED[name]["sha256"]:
+        pytest.skip(f"{name} is not shipped yet (make pretrained)")
+    model, tok, cfg = llm.load_pretrained(name)
+    assert cfg.context >= 384 and model.count_params() == llm.count_params(cfg)["total"]
+    info = llm.pretrained_info(name)
+    assert info["val_loss_nats_per_char"] < 3.0          # better than the unigram model (≈ 3.2)
+    ids = np.array(tok.encode("The for statement "))
+    out = llm.generate(model, ids, 5, temperature=0)
+    assert out.shape == (len(ids) + 5,) and (out[:len(ids)] == ids).all()

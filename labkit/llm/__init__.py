@@ -28,7 +28,7 @@ _WHERE = {
     "softmax": "sampling",
     "lm_batches": "training", "lm_arrays": "training", "TimeBudget": "training", "compile_lm": "training",
     "evaluate_loss": "training",
-    "load_pretrained": "pretrained", "save_weights": "pretrained", "load_weights": "pretrained",
+    "load_pretrained": "pretrained", "pretrained_info": "pretrained", "save_weights": "pretrained", "load_weights": "pretrained",
     "PRETRAINED": "pretrained",
 }
 

@@ -20,7 +20,8 @@ from .tokenizer import BPETokenizer, CharTokenizer
 
 # name -> file in datasets/ and its sha256 (filled in by scripts/make_pretrained.py's run)
 PRETRAINED: dict[str, dict[str, str]] = {
-    "tiny_gpt": {"file": "tiny_gpt.npz", "sha256": ""},
+    "tiny_gpt": {"file": "tiny_gpt.npz",
+                 "sha256": "375f5823e6441cb7bd161b2785b807474c09bd7e4530ec33c009581f0888f970"},
     "tiny_gpt_draft": {"file": "tiny_gpt_draft.npz", "sha256": ""},
 }
 
@@ -74,6 +75,16 @@ def load_weights(path: str | Path) -> tuple[Any, Any, GPTConfig, dict]:
                          "re-create it with `make pretrained`.")
     model.set_weights([a.astype(np.float32) for a in arrays])
     return model, tok, config, meta
+
+
+def pretrained_info(name: str = "tiny_gpt") -> dict:
+    """How a shipped model was made (steps, batch, training seconds, validation loss, …), read from its file."""
+    from .. import data
+    if name not in PRETRAINED:
+        raise ValueError(f"Unknown pretrained model {name!r}; available: {', '.join(PRETRAINED)}.")
+    path = data.verify(data.DATASETS_DIR / PRETRAINED[name]["file"], PRETRAINED[name]["sha256"])
+    with zipfile.ZipFile(path) as zf:
+        return json.loads(zf.read("meta.json"))
 
 
 def load_pretrained(name: str = "tiny_gpt") -> tuple[Any, Any, GPTConfig]:

@@ -55,38 +55,54 @@ class TimeBudget(_callback_base()):
     """A Keras callback that stops training after ``seconds`` of wall time or ``max_steps`` batches.
 
     Stopping by time keeps a notebook inside its budget on any machine; stopping by steps makes
-    a run reproducible. ``elapsed`` and ``steps`` tell what was done. Losses seen every batch
-    are kept in ``losses``.
+    a run reproducible. The clock starts when the first batch ends, so graph tracing is not
+    charged to the budget (``warmup_s`` says how long it took); ``min_steps`` keeps a busy machine
+    from stopping before anything was learned. ``steps`` counts every batch,
+    ``timed_steps`` those inside ``elapsed``; per-batch losses are kept in ``losses``.
     """
 
-    def __init__(self, seconds: float | None = None, max_steps: int | None = None) -> None:
+    def __init__(self, seconds: float | None = None, max_steps: int | None = None, min_steps: int = 0) -> None:
         super().__init__()
         if seconds is None and max_steps is None:
             raise ValueError("TimeBudget needs seconds=… or max_steps=… (or both).")
-        if seconds is not None and not seconds > 0:
+        if seconds is not None and (isinstance(seconds, bool) or not seconds > 0):
             raise ValueError(f"seconds must be > 0, got {seconds!r}.")
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
             raise ValueError(f"max_steps must be a positive int, got {max_steps!r}.")
-        self.seconds, self.max_steps = seconds, max_steps
-        self.steps, self.elapsed, self.losses = 0, 0.0, []
+        if isinstance(min_steps, bool) or not isinstance(min_steps, int) or min_steps < 0:
+            raise ValueError(f"min_steps must be an int >= 0, got {min_steps!r}.")
+        self.seconds, self.max_steps, self.min_steps = seconds, max_steps, min_steps
+        self.steps, self.elapsed, self.warmup_s, self.losses = 0, 0.0, 0.0, []
+
+    @property
+    def timed_steps(self) -> int:
+        """Batches run after the first one, i.e. inside ``elapsed``."""
+        return max(self.steps - 1, 0)
 
     def on_train_begin(self, logs: Any = None) -> None:
-        self.t0 = time.perf_counter()
-        self.steps, self.losses = 0, []
+        self.t_begin, self.t0 = time.perf_counter(), None
+        self.steps, self.elapsed, self.losses = 0, 0.0, []
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        now = time.perf_counter()
         self.steps += 1
         if logs and "loss" in logs:
             self.losses.append(float(logs["loss"]))
-        self.elapsed = time.perf_counter() - self.t0
-        if (self.seconds is not None and self.elapsed >= self.seconds) or \
-                (self.max_steps is not None and self.steps >= self.max_steps):
+        if self.t0 is None:
+            self.t0, self.warmup_s = now, now - self.t_begin
+        self.elapsed = now - self.t0
+        out_of_time = self.seconds is not None and self.elapsed >= self.seconds and self.steps >= self.min_steps
+        if out_of_time or (self.max_steps is not None and self.steps >= self.max_steps):
             self.model.stop_training = True
 
 
 def compile_lm(model: Any, lr: float = 3e-3, weight_decay: float = 0.01, clipnorm: float | None = 1.0,
-               jit_compile: Any = "auto") -> Any:
-    """Compile for next-token training: AdamW, sparse cross-entropy on logits (nats per token)."""
+               jit_compile: Any = False) -> Any:
+    """Compile for next-token training: AdamW, sparse cross-entropy on logits (nats per token).
+
+    ``jit_compile`` is off by default: on a CPU, XLA's compile time costs more than it saves in a
+    short run.
+    """
     import keras
     opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=weight_decay, clipnorm=clipnorm)
     model.compile(optimizer=opt, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
