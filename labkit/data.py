@@ -285,6 +285,8 @@ def _python_source(max_chars: int | None = None):
         except (OSError, SyntaxError, UnicodeDecodeError):  # a stripped-down Python: skip the module
             continue
         used.append(mod)
+        if max_chars is not None and sum(map(len, parts)) + len(parts) > max_chars:
+            break  # enough text: the prefix is the same as that of the full corpus
     if not parts:
         raise DatasetError("No standard-library source files were found (a Python without .py files?); "
                            "use the course's .venv (make lab).")
