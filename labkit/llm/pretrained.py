@@ -22,7 +22,8 @@ from .tokenizer import BPETokenizer, CharTokenizer
 PRETRAINED: dict[str, dict[str, str]] = {
     "tiny_gpt": {"file": "tiny_gpt.npz",
                  "sha256": "375f5823e6441cb7bd161b2785b807474c09bd7e4530ec33c009581f0888f970"},
-    "tiny_gpt_draft": {"file": "tiny_gpt_draft.npz", "sha256": ""},
+    "tiny_gpt_draft": {"file": "tiny_gpt_draft.npz",
+                       "sha256": "656e4b482efba383cb5a7ba1516bbdba7cf6b5d166ef82343b9310179d7beb54"},
 }
 
 
