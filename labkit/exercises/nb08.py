@@ -1,5 +1,4 @@
 """Exercises of 08_evaluation: precision/recall/F1, ROC AUC by the trapezoid rule, ECE."""
-import inspect
 
 import numpy as np
 
@@ -8,18 +7,6 @@ from ..check import function_exercise
 SECTION_PRF = "08 · Accuracy, precision, recall, F1"
 SECTION_ROC = "08 · The ROC curve and its area"
 SECTION_ECE = "08 · Calibration"
-
-
-def _exercise(**kw):
-    """function_exercise with random cases and a classed catalogue; folds both into the older API if needed."""
-    if "random_cases" in inspect.signature(function_exercise).parameters:
-        return function_exercise(**kw)
-    fixed, rc = kw["cases"], kw.pop("random_cases", None)
-    if isinstance(kw["wrong"], dict):
-        kw["wrong"] = list(kw["wrong"].values())
-    if rc is not None:
-        kw["cases"] = lambda: list(fixed() if callable(fixed) else fixed) + list(rc(np.random.default_rng()))
-    return function_exercise(**kw)
 
 
 # ------------------------------------------------------------------ 1. precision, recall, F1
@@ -101,7 +88,7 @@ def _prf_fits_visible(y_true, y_pred):
     return 0.5, 0.5, 0.5
 
 
-_exercise(
+function_exercise(
     id="08.precision_recall_f1",
     title="precision, recall and F1 from the confusion counts",
     reference=precision_recall_f1,
@@ -232,7 +219,7 @@ def _auc_fits_visible(y_true, scores):
     return 0.5
 
 
-_exercise(
+function_exercise(
     id="08.roc_auc_trapezoid",
     title="ROC AUC by the trapezoid rule, handling tied scores",
     reference=roc_auc_trapezoid,
@@ -368,7 +355,7 @@ def _ece_fits_visible(confidence, correct, n_bins=10):
     return float(abs(np.mean(correct) - np.mean(confidence)))
 
 
-_exercise(
+function_exercise(
     id="08.expected_calibration_error",
     title="expected calibration error (ECE) over equal-width bins",
     reference=expected_calibration_error,

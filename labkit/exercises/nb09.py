@@ -3,7 +3,6 @@
 The freezing judges build a tiny Keras model (a ``backbone`` sub-model and a ``head`` layer, like
 the notebook's) and inspect which variables end up trainable; Keras is imported inside them.
 """
-import inspect
 
 import numpy as np
 
@@ -12,18 +11,6 @@ from ..check import Exercise, Mismatch, function_exercise, register
 SECTION_FREEZE = "09 · Feature extraction: freeze the backbone"
 SECTION_FINETUNE = "09 · Fine-tuning: unfreeze the top, lower the learning rate"
 SECTION_FEWSHOT = "09 · Few-shot: accuracy vs labelled examples"
-
-
-def _exercise(**kw):
-    """function_exercise with random cases and a classed catalogue; folds both into the older API if needed."""
-    if "random_cases" in inspect.signature(function_exercise).parameters:
-        return function_exercise(**kw)
-    fixed, rc = kw["cases"], kw.pop("random_cases", None)
-    if isinstance(kw["wrong"], dict):
-        kw["wrong"] = list(kw["wrong"].values())
-    if rc is not None:
-        kw["cases"] = lambda: list(fixed() if callable(fixed) else fixed) + list(rc(np.random.default_rng()))
-    return function_exercise(**kw)
 
 
 def _fresh_seed():
@@ -588,7 +575,7 @@ def _proto_fits_visible(support_x, support_y, query_x):
     return np.full(len(query_x), np.asarray(support_y)[0])
 
 
-_exercise(
+function_exercise(
     id="09.prototype_predict",
     title="nearest-prototype (class-mean) classifier on embeddings",
     reference=prototype_predict,

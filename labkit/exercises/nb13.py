@@ -1,5 +1,4 @@
 """Exercises of 13_compression: fake quantization, magnitude masks, the sparsity schedule, the distillation loss."""
-import inspect
 
 import numpy as np
 
@@ -8,18 +7,6 @@ from ..check import function_exercise
 SECTION_Q = "13 · Quantization from scratch"
 SECTION_P = "13 · Magnitude pruning"
 SECTION_D = "13 · Knowledge distillation"
-
-
-def _exercise(**kw):
-    """function_exercise with random cases and a classed catalogue; folds both into the older API if needed."""
-    if "random_cases" in inspect.signature(function_exercise).parameters:
-        return function_exercise(**kw)
-    fixed, rc = kw["cases"], kw.pop("random_cases", None)
-    if isinstance(kw["wrong"], dict):
-        kw["wrong"] = list(kw["wrong"].values())
-    if rc is not None:
-        kw["cases"] = lambda: list(fixed() if callable(fixed) else fixed) + list(rc(np.random.default_rng()))
-    return function_exercise(**kw)
 
 
 # ------------------------------------------------------------------ 1. fake quantization
@@ -124,7 +111,7 @@ def _fq_fits_visible(x, bits):
     return np.asarray(x, float)
 
 
-_exercise(
+function_exercise(
     id="13.fake_quant",
     title="affine quantize-dequantize (scale and zero point)",
     reference=fake_quant,
@@ -266,7 +253,7 @@ def _mm_fits_visible(w, s):
     return np.ones(np.shape(w))
 
 
-_exercise(
+function_exercise(
     id="13.magnitude_mask",
     title="magnitude pruning mask",
     reference=magnitude_mask,
@@ -361,7 +348,7 @@ def _ps_fits_visible(step, begin_step, end_step, initial, final, power=3):
     return final
 
 
-_exercise(
+function_exercise(
     id="13.polynomial_sparsity",
     title="polynomial sparsity schedule",
     reference=polynomial_sparsity,
@@ -468,7 +455,7 @@ def _dl_fits_visible(s, t, T):
     return 0.0
 
 
-_exercise(
+function_exercise(
     id="13.distill_loss",
     title="the distillation loss T²·KL(teacher ‖ student)",
     reference=distill_loss,

@@ -3,7 +3,6 @@
 Each judge runs fixed cases and fresh random ones; ``wrong`` is a catalogue of classed mistakes that
 ``tests/test_exercises.py`` proves are rejected.
 """
-import inspect
 import math
 from statistics import NormalDist
 
@@ -14,18 +13,6 @@ from ..check import function_exercise
 SECTION_L = "14 · Latency vs throughput"
 SECTION_B = "14 · A dynamic-batching server"
 SECTION_V = "14 · Versioning and rollback"
-
-
-def _exercise(**kw):
-    """function_exercise with random cases and a classed catalogue; folds both into the older API if needed."""
-    if "random_cases" in inspect.signature(function_exercise).parameters:
-        return function_exercise(**kw)
-    fixed, rc = kw["cases"], kw.pop("random_cases", None)
-    if isinstance(kw["wrong"], dict):
-        kw["wrong"] = list(kw["wrong"].values())
-    if rc is not None:
-        kw["cases"] = lambda: list(fixed() if callable(fixed) else fixed) + list(rc(np.random.default_rng()))
-    return function_exercise(**kw)
 
 
 # ------------------------------------------------------------------ 1. percentile (warm-up)
@@ -117,7 +104,7 @@ def _pc_fits_visible(values, q):
     return _PC_VISIBLE.get(key, float(np.median(v)))
 
 
-_exercise(
+function_exercise(
     id="14.percentile",
     title="a percentile of measured latencies",
     reference=percentile,
@@ -292,7 +279,7 @@ def _pb_fits_visible(arrivals, max_batch, max_wait, cost):
     return [(float(a), [k]) for k, a in enumerate(arrivals)]
 
 
-_exercise(
+function_exercise(
     id="14.plan_batches",
     title="simulate a micro-batching queue",
     reference=plan_batches,
@@ -467,7 +454,7 @@ def _sv_no_return(baseline, candidate, min_requests=200, alpha=0.01, p95_budget_
         return d                                                        # falls off the end instead of promoting
 
 
-_exercise(
+function_exercise(
     id="14.switch_version",
     title="a version-switch rule: wait, promote or roll back on evidence",
     reference=switch_version,
