@@ -45,6 +45,8 @@ def integrated_gradients(grad_fn: Callable[[np.ndarray], np.ndarray], x: np.ndar
                          f"changes little), got {steps!r}.")
     _finite("x", x)
     _finite("baseline", b)
+    if max(np.abs(x).max(initial=0), np.abs(b).max(initial=0)) > np.finfo(np.float32).max:
+        raise ValueError("x or baseline is beyond float32's range (~3.4e38), where models compute; rescale the input.")
     if steps * max(x.size, 1) > 50_000_000:
         raise ValueError(f"steps × x.size = {steps * x.size:,} values would not fit in memory; use fewer steps.")
     alphas = (np.arange(steps) + 0.5) / steps                      # midpoint Riemann sum
@@ -68,7 +70,8 @@ def lime_kernel(distances: np.ndarray, kernel_width: float = 0.25) -> np.ndarray
     if isinstance(kernel_width, bool) or not isinstance(kernel_width, (int, float, np.floating)) \
             or not np.isfinite(kernel_width) or not kernel_width > 0:
         raise ValueError(f"kernel_width must be a finite number > 0 (0.25 is lime's default), got {kernel_width!r}.")
-    return np.sqrt(np.exp(-(d ** 2) / kernel_width ** 2))
+    with np.errstate(over="ignore", under="ignore"):  # very far samples get weight 0, which is right
+        return np.sqrt(np.exp(-(d ** 2) / kernel_width ** 2))
 
 
 def local_surrogate(Z: np.ndarray, y: np.ndarray, weights: np.ndarray,
