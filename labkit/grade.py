@@ -229,6 +229,16 @@ def _cell_flags(nb) -> list[str]:
     return flags
 
 
+def _demonstration(source: str, ex_id: str) -> bool:
+    """Whether a cell checks ``ex_id`` only as a demonstration (``record=False``), e.g. a wrong answer on purpose.
+
+    A notebook shows what a ✗ looks like with ``lk.check(id, wrong, strict=False, record=False)``;
+    such a verdict is not the learner's attempt and must not overwrite it.
+    """
+    calls = re.findall(r"check(?:\.run)?\(\s*['\"]" + re.escape(ex_id) + r"['\"][^\n]*", source)
+    return bool(calls) and all(re.search(r"record\s*=\s*False", c) for c in calls)
+
+
 def results_from(nb, expected: list[str]) -> tuple[dict, list[str], list[str]]:
     """Verdicts per exercise read from an executed notebook's outputs, the error lines, and notes.
 
@@ -255,6 +265,8 @@ def results_from(nb, expected: list[str]) -> tuple[dict, list[str], list[str]]:
                     notes.append(f"ignored a verdict for {ex_id}, not an exercise of this notebook")
                 elif ex_id not in cell.source:
                     notes.append(f"ignored a verdict for {ex_id} printed by cell {i}, which does not check it")
+                elif _demonstration(cell.source, ex_id):
+                    notes.append(f"ignored cell {i}'s demonstration check of {ex_id} (record=False)")
                 else:  # the last attempt counts
                     checks[ex_id] = {"passed": mark == "✓", "message": line[:300]}
     return checks, errors, notes

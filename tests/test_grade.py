@@ -227,3 +227,19 @@ def test_bad_directory(tmp_path):
         grade.grade(tmp_path / "nope")
     with pytest.raises(ValueError, match="No .ipynb"):
         grade.grade(tmp_path)
+
+
+def test_a_demonstration_check_does_not_overwrite_the_learners_attempt():
+    """Notebook 00 shows a ✗ on purpose (record=False) after the learner's ✓: the ✓ must count."""
+    nb = new_notebook(cells=[
+        new_code_cell("lk.check('00.standardize', standardize)"),
+        new_code_cell("res = lk.check('00.standardize', lambda X: X, strict=False, record=False)")])
+    nb.cells[0].outputs = [{"output_type": "stream", "name": "stdout", "text": "✓ 00.standardize — t: correct.\n"}]
+    nb.cells[1].outputs = [{"output_type": "stream", "name": "stdout", "text": "✗ 00.standardize — t: wrong\n"}]
+    checks, _, notes = grade.results_from(nb, ["00.standardize"])
+    assert checks["00.standardize"]["passed"] is True
+    assert any("demonstration" in n for n in notes)
+    # a learner cell that records its attempt still counts, also when it fails
+    nb.cells[1].source = "lk.check('00.standardize', standardize2)"
+    checks, _, _ = grade.results_from(nb, ["00.standardize"])
+    assert checks["00.standardize"]["passed"] is False

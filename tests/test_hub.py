@@ -204,3 +204,4 @@ def test_two_learners_and_an_instructor(hub):
     assert set(rows) == {"alice", "bob"}, rows
     assert rows["bob"]["score"] == "0" and "error" in rows["bob"]["status"], rows["bob"]  # his stub raised
     assert rows["alice"]["status"] == "ok", rows["alice"]  # her solved copy ran without an error
+    assert rows["alice"]["score"] == "1", rows["alice"]     # … and her ✓ counts (not the notebook's demo ✗)
