@@ -3,7 +3,7 @@ import numpy as np  # noqa: F401  (kept light: NumPy only at module level)
 
 from ..memory import training_memory
 from ..precision import layer_policies, update_loss_scale
-from ._compat import function_exercise
+from ..check import function_exercise
 
 # ------------------------------------------------------------------ 1. dynamic loss scaling
 _SCALE_CASES = [

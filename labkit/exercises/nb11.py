@@ -1,9 +1,8 @@
 """Exercises of 11_distributed_training."""
 import numpy as np
 
-from ..check import Exercise, Mismatch, register
+from ..check import Exercise, Mismatch, function_exercise, register
 from ..distribute import allreduce_time
-from ._compat import fresh_seed, function_exercise, wrong_answers
 
 # ------------------------------------------------------------------ 1. shard a dataset per replica
 _CONTEXTS = [  # (num_input_pipelines, input_pipeline_id, num_replicas_in_sync) — every pipeline of each job
@@ -37,7 +36,7 @@ def _judge_shard(answer):
     import tensorflow as tf
     if not callable(answer):
         raise Mismatch(f"expected a function, got {type(answer).__name__}")
-    seed = fresh_seed()
+    seed = int(np.random.SeedSequence().entropy % (2 ** 31))   # fresh per judge call, reported on a ✗
     for pipelines, replicas, n_examples, global_batch in _shard_jobs(np.random.default_rng(seed)):
         seen = []
         per_replica = global_batch // replicas
@@ -103,7 +102,7 @@ register(Exercise(
     title="shard a dataset per input pipeline, batched per replica",
     judge=_judge_shard,
     reference=replica_dataset,
-    wrong=wrong_answers({
+    wrong={
         "normalisation: batches by the global batch, not the per-replica batch": _global_batch,
         "ignored_argument: no sharding — every pipeline reads everything": _no_shard,
         "wrong_axis: shards by replicas instead of input pipelines": _shard_by_replicas,
@@ -111,7 +110,7 @@ register(Exercise(
         "off_by_one: shards with input_pipeline_id + 1": _shard_next_id,
         "returns_none: builds the dataset but does not return it": _shard_none,
         "fits_visible: hard-codes the global batch of 16": _shard_fits_visible,
-    }),
+    },
     hints=[
         "Two steps: keep only this pipeline's share of the examples, then batch. tf.data has a method for "
         "each (ds.shard(num_shards, index) and ds.batch(n)).",

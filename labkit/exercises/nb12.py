@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..memory import bytes_per_param, zero_memory
-from ._compat import function_exercise
+from ..check import function_exercise
 
 # ------------------------------------------------------------------ 1. ZeRO-k memory per device
 _ZERO_CASES = [
