@@ -215,6 +215,9 @@ def get(exercise_id: str) -> Exercise:
 
 
 # ---------------------------------------------------------------- comparing values
+_INT_KINDS, _TEXT_KINDS = frozenset("biu"), frozenset("OSU")        # NumPy dtype kinds
+_NUM_KINDS, _REAL_KINDS, _INEXACT_KINDS = frozenset("biufc"), frozenset("biuf"), frozenset("fc")
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, complex, np.number)) and not isinstance(v, (bool, np.bool_))
 
@@ -292,7 +295,8 @@ def compare(got: Any, expected: Any, *, atol: float = 1e-6, rtol: float = 1e-6, 
         raise Mismatch(f"{path} should be a number/array, got {type(got).__name__}")
     if g.shape != e.shape:
         raise Mismatch(f"{path} has shape {g.shape}, expected {e.shape}")
-    if e.dtype.kind in "biu" and g.dtype.kind in "biu" or e.dtype.kind in "OSU" or g.dtype.kind in "OSU":
+    if e.dtype.kind in _INT_KINDS and g.dtype.kind in _INT_KINDS or e.dtype.kind in _TEXT_KINDS \
+            or g.dtype.kind in _TEXT_KINDS:
         neq = np.atleast_1d(np.asarray(g != e))
         if neq.shape != np.atleast_1d(e).shape:  # elementwise comparison impossible
             raise Mismatch(f"{path} is {_short_repr(got)}, expected {_short_repr(expected)}")
@@ -303,7 +307,7 @@ def compare(got: Any, expected: Any, *, atol: float = 1e-6, rtol: float = 1e-6, 
             idx = tuple(int(i) for i in bad[0])
             raise Mismatch(f"{path}{list(idx)} is {g[idx]!r}, expected {e[idx]!r}")
         return
-    if g.dtype.kind not in "biufc":
+    if g.dtype.kind not in _NUM_KINDS:
         raise Mismatch(f"{path} should hold numbers, got an array of {g.dtype}")
     cplx = e.dtype.kind == "c" or g.dtype.kind == "c"
     g = g.astype(np.complex128 if cplx else np.float64)
@@ -343,7 +347,7 @@ def close(actual: Any, expected: Any, *, atol: float = 1e-6, rtol: float = 0.0, 
         raise AssertionError(f"✗ {exc}") from None
     a, e = _to_array(actual), _to_array(expected)
     err = 0.0
-    if a is not None and e is not None and a.size and a.dtype.kind in "biufc" and e.dtype.kind in "biufc":
+    if a is not None and e is not None and a.size and a.dtype.kind in _NUM_KINDS and e.dtype.kind in _NUM_KINDS:
         diff = np.abs(a.astype(np.complex128) - e.astype(np.complex128))
         err = float(np.nanmax(diff)) if not np.isnan(diff).all() else 0.0
     if not quiet:
@@ -449,7 +453,7 @@ def _same_data(a: Any, b: Any) -> bool:
             return False
         if a.shape != b.shape or a.dtype != b.dtype:
             return False
-        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in _INEXACT_KINDS))
     if isinstance(a, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_same_data(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
@@ -471,14 +475,16 @@ def _normalise_case(case: Any) -> tuple[tuple, dict, str]:
 
 
 def _short_repr(v: Any, limit: int = 60) -> str:
+    if isinstance(v, np.generic) and not isinstance(v, np.ndarray):
+        v = v.item()  # np.float64(1.5) -> 1.5
     a = _to_array(v) if not isinstance(v, (list, tuple)) or len(v) <= 12 else None
     if isinstance(v, np.ndarray) or (a is not None and a.ndim > 0 and not isinstance(v, (list, tuple))):
         a = np.asarray(v)
-        if a.size <= 8 and a.dtype.kind in "biufc":
+        if a.size <= 8 and a.dtype.kind in _NUM_KINDS:
             r = np.array2string(a, precision=4, separator=", ", threshold=8).replace("\n", "")
             if len(r) <= limit:
                 return f"array({r})"
-        if a.dtype.kind in "biuf" and a.size:
+        if a.dtype.kind in _REAL_KINDS and a.size:
             with np.errstate(invalid="ignore"):
                 return f"array{a.shape} {a.dtype} in [{np.nanmin(a):.6g}, {np.nanmax(a):.6g}]" \
                     if not np.isnan(a).all() else f"array{a.shape} {a.dtype} all NaN"
@@ -586,7 +592,6 @@ def function_exercise(id: str, *, title: str, reference: Callable, cases: Iterab
                          f"or lk.check({id!r}, your_function, seed={seed})")
                 judge_one(answer, case, f"random case {j} (seed {seed})", repro)
 
-    judge._labkit_copies = True  # type: ignore[attr-defined]
     ex = Exercise(id=id, title=title, judge=judge, reference=reference, wrong=wrong, hints=list(hints),
                   section=section, cases=cases, random_cases=random_cases, time_limit_s=time_limit_s,
                   allow_mutation=allow_mutation)
@@ -693,6 +698,11 @@ def _record(res: Result) -> None:
         progress.record_check(res.exercise, res.passed)
     except Exception as exc:  # progress is a convenience; never break a check over it
         print(f"(progress not saved: {exc})", file=sys.stderr)
+
+
+from . import progress as _progress  # noqa: E402  one direction only: progress never imports check
+
+_progress.use_exercises(all_exercises)
 
 
 class _CallableModule(types.ModuleType):

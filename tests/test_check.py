@@ -626,3 +626,289 @@ def test_full_registry_loads_every_exercise_module():
     exs = lk.check.all_exercises()
     assert "00.standardize" in {e.id for e in exs} and len({e.notebook for e in exs}) > 5
     assert lk.check.all_exercises("00")[0].id == "00.standardize"
+
+
+# ---------------------------------------------------------------- tests that kill mutants (scripts/mutation.py)
+def test_same_data_is_a_deep_plain_data_equality():
+    from labkit.check import _same_data
+    a = np.array([1.0, np.nan])
+    assert _same_data(a, a.copy()) and not _same_data(a, np.array([1.0, 2.0]))
+    assert _same_data(np.array([1, 2]), np.array([1, 2])) and not _same_data(np.array([1, 2]), np.array([1, 3]))
+    assert not _same_data(np.array([1, 2]), [1, 2]) and not _same_data([1, 2], np.array([1, 2]))
+    assert not _same_data(np.zeros(2), np.zeros(3)) and not _same_data(np.zeros(2), np.zeros(2, np.float32))
+    assert not _same_data(np.array([np.nan, 1]), np.array([np.nan, 2]))
+    assert _same_data([1, [2, {"k": (3,)}]], [1, [2, {"k": (3,)}]])
+    assert not _same_data([1, 2], (1, 2)) and not _same_data([1, 2], [1, 2, 3]) and not _same_data([1, 2], [1, 3])
+    assert not _same_data([[1], [2]], [[1], [3]]) and not _same_data((1, 2), [1, 2])
+    assert _same_data({"a": 1, "b": [1]}, {"a": 1, "b": [1]})
+    assert not _same_data({"a": 1}, {"a": 2}) and not _same_data({"a": 1}, {"b": 1}) and not _same_data({"a": 1}, [1])
+    assert not _same_data({"a": 1, "b": 2}, {"b": 2, "a": 1})  # order changed in place counts too
+    assert not _same_data({"a": [1]}, {"a": [2]}) and not _same_data({"a": 1}, {"a": 1, "b": 2})
+    assert _same_data(float("nan"), float("nan")) and not _same_data(float("nan"), 1.0)
+    assert not _same_data(1.0, float("nan")) and _same_data(1.0, 1.0) and not _same_data(1.0, 2.0)
+    assert _same_data({1, 2}, {1, 2}) and not _same_data({1, 2}, {1}) and _same_data("ab", "ab")
+    assert not _same_data("ab", "ac") and not _same_data(bytearray(b"a"), bytearray(b"b"))
+    assert _same_data(object(), object())  # not plain data: not judged
+    assert _same_data(np.random.default_rng(0), np.random.default_rng(1))
+
+
+def test_learner_frame_names_the_learners_line():
+    from labkit.check import _learner_frame
+
+    def raise_from(filename, code="x = 1 / 0"):
+        src = "\n" * 4 + code
+        try:
+            exec(compile(src, filename, "exec"), {})
+        except ZeroDivisionError as exc:
+            return _learner_frame(exc)
+    assert raise_from("<ipython-input-3>") == " (in your cell, line 5)"
+    assert raise_from("/tmp/ipykernel_42/123.py") == " (in your cell, line 5)"
+    assert raise_from("/tmp/mine.py") == " (in mine.py, line 5)"
+
+    def boom():
+        return 1 / 0
+    try:
+        boom()
+    except ZeroDivisionError as exc:
+        msg = _learner_frame(exc)
+    assert msg.startswith(" (in test_check.py, line ") and msg.endswith(": `return 1 / 0`)")
+    try:
+        lk.check.compare(1, 2)
+    except Mismatch as exc:  # raised inside labkit only: nothing of the learner's to show
+        assert _learner_frame(exc) in ("", ) or "test_check.py" in _learner_frame(exc)
+
+
+def test_record_writes_every_field_and_tells_progress(reg, tmp_path, monkeypatch):
+    import json
+
+    import labkit.progress
+    _ex()
+    seen = []
+    monkeypatch.setattr(labkit.progress, "record_check", lambda ex, ok: seen.append((ex, ok)))
+    f = tmp_path / "r.jsonl"
+    monkeypatch.setenv("LABKIT_RESULTS_FILE", str(f))
+    lk.check("99.double", abs, quiet=True)
+    lk.check("99.double", _double, quiet=True)
+    assert seen == [("99.double", False), ("99.double", True)]
+    rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+    assert rows[0] == {"exercise": "99.double", "passed": False, "message": rows[0]["message"]}
+    assert rows[0]["message"].startswith("✗ 99.double") and rows[1]["message"].startswith("✓ 99.double")
+    monkeypatch.delenv("LABKIT_RESULTS_FILE")
+    lk.check("99.double", _double, quiet=True)
+    assert len(seen) == 3 and len(f.read_text().splitlines()) == 2
+
+
+def test_close_and_equal_details(capsys):
+    with pytest.raises(AssertionError, match="^✗ loss differs"):
+        lk.check.close(1.0, 2.0, what="loss", quiet=True)
+    with pytest.raises(AssertionError, match="^✗ value differs"):
+        lk.check.close(1.0, 2.0, quiet=True)
+    assert lk.check.close("a", "a", quiet=True) == 0.0
+    assert lk.check.close(np.zeros(0), np.zeros(0), quiet=True) == 0.0
+    assert lk.check.close(np.array([np.nan]), np.array([np.nan]), quiet=True) == 0.0
+    assert lk.check.close(np.array([True]), np.array([True]), quiet=True) == 0.0
+    assert lk.check.close(3, 3.5, atol=1, quiet=True) == 0.5
+    capsys.readouterr()
+    lk.check.close(1.0, 1.0)
+    assert capsys.readouterr().out == "✓ value matches (max abs error 0, allowed 1e-06)\n"
+    lk.check.equal(1, 1)
+    assert capsys.readouterr().out == "✓ value == 1\n"
+    lk.check.equal((1, 2), (1, 2), what="shape", quiet=True)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(AssertionError, match=r"^✗ value is 1, expected 2$"):
+        lk.check.equal(1, 2, quiet=True)
+    with pytest.raises(AssertionError, match=r"^✗ shape is \(1,\), expected \(2,\)$"):
+        lk.check.equal((1,), (2,), what="shape")
+    with pytest.raises(AssertionError):
+        lk.check.equal(np.array([1, 2]), np.array([1, 2]))  # ambiguous truth value: not "equal"
+
+
+def test_seeds_fit_in_31_bits_and_index_one_is_the_first_case(reg):
+    seeds = []
+    _ex(random_cases=lambda rng: seeds.append(rng) or [(np.array([float(len(seeds))]),), (np.array([-1.0]),)])
+    for _ in range(20):
+        assert lk.check._fresh_seed() < 2 ** 31
+    args, _ = random_case("99.double", seed=7, index=1)
+    assert args[0].tolist() == [float(len(seeds))]
+    assert random_case("99.double", seed=7, index=2)[0][0].tolist() == [-1.0]
+
+
+def test_short_repr_formats():
+    from labkit.check import _short_repr
+    assert _short_repr(np.array([1.23456789, 2.0])) == "array([1.2346, 2.    ])"
+    assert _short_repr(np.arange(8)) == "array([0, 1, 2, 3, 4, 5, 6, 7])"
+    assert _short_repr(np.arange(9)) == "array(9,) int64 in [0, 8]"
+    assert _short_repr(np.ones((2, 2))) == "array([[1., 1.], [1., 1.]])"
+    assert _short_repr(np.array(["a", "b"])) == "array(2,) <U1"
+    assert _short_repr(np.zeros(0)) == "array([])" and _short_repr(np.zeros((0, 9))) == "array([])"
+    assert _short_repr(np.array([{}, 1] * 5, dtype=object)) == "array(10,) object"
+    assert _short_repr(np.array([np.nan] * 9)) == "array(9,) float64 all NaN"
+    assert _short_repr(np.array([np.nan] + [1.0] * 9)) == "array(10,) float64 in [1, 1]"
+    assert _short_repr([1.0, 2.0]) == "[1.0, 2.0]" and _short_repr((1, 2)) == "(1, 2)"
+    assert _short_repr(list(range(12))) == repr(list(range(12)))
+    assert _short_repr(tuple(range(13))) == "tuple of 13 items [0, 1, ...]"
+    assert _short_repr(["a" * 30, "b" * 30] + [0] * 11) == f"list of 13 items ['{'a' * 16}..., '{'b' * 16}..., ...]"
+    assert _short_repr(np.float64(1.5)) == "1.5" and _short_repr(3) == "3"
+    assert _short_repr(np.arange(100.0).reshape(10, 10)) == "array(10, 10) float64 in [0, 99]"
+    assert _short_repr(np.arange(1.0, 1e6, 1e5)) == "array(10,) float64 in [1, 900001]"
+    assert _short_repr(np.arange(30.0).reshape(1, 30)[:, :6] * 1.5) == "array([[0. , 1.5, 3. , 4.5, 6. , 7.5]])"
+    assert _short_repr("x" * 10, limit=8) == "'xxxx..."
+
+
+def test_strict_reads_the_environment(monkeypatch):
+    from labkit.check import _strict
+    monkeypatch.delenv("LABKIT_STRICT", raising=False)
+    assert _strict() is False
+    for off in ("", " 0 ", "false", "no"):
+        monkeypatch.setenv("LABKIT_STRICT", off)
+        assert _strict() is False
+    for on in ("1", " yes", "true"):
+        monkeypatch.setenv("LABKIT_STRICT", on)
+        assert _strict() is True
+
+
+def test_compare_passes_tolerances_and_paths_down():
+    compare({"a": 100.00005}, {"a": 100.0}, atol=1e-6, rtol=1e-6)
+    compare([100.00005, "x"], (100.0, "x"), atol=1e-6, rtol=1e-6)
+    with pytest.raises(Mismatch, match=r"^result\['a'\] differs"):
+        compare({"a": 1.5}, {"a": 1.0})
+    with pytest.raises(Mismatch, match=r"^out\[1\] is 'y', expected 'x'$"):
+        compare([1.0, "y"], (1.0, "x"), path="out")
+    with pytest.raises(Mismatch, match=r"^result\[0\] should be a number/array, got str$"):
+        compare(["1", 2], (1, 2))
+    from fractions import Fraction
+    compare(Fraction(1, 2), Fraction(1, 2))
+    with pytest.raises(Mismatch, match=r"is Fraction\(1, 3\), expected Fraction\(1, 2\)"):
+        compare(Fraction(1, 3), Fraction(1, 2))
+
+
+def test_mismatch_message_exact_forms():
+    import warnings
+    with pytest.raises(Mismatch) as info:
+        compare(1.5, 1.0)
+    assert str(info.value) == ("result differs: got 1.5, expected 1 (difference 0.5, relative 0.5; max abs error 0.5; "
+                               "allowed 1e-06 + 1e-06·|expected|)")
+    with pytest.raises(Mismatch, match=r"got \(1\+0j\), expected \(1\+0\.001j\)"):
+        compare(1 + 0j, 1 + 1e-3j)
+    with pytest.raises(Mismatch, match=r"relative inf"):
+        compare(1.0, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(Mismatch):
+            compare(np.array([1e308]), np.array([-1e308]))
+        with pytest.raises(Mismatch):
+            compare(np.array([np.inf]), np.array([0.0]))
+        compare(np.array([np.nan, np.inf]), np.array([np.nan, np.inf]))
+    from labkit.check import _fmt_pair
+    assert _fmt_pair(1.2345678912345, 1.23457) == ("1.23456789", "1.23457")
+    assert _fmt_pair(0.5, 0.25) == ("0.5", "0.25")
+    assert _fmt_pair(float("nan"), float("nan")) == ("nan", "nan")
+
+
+def test_to_array_cases():
+    from labkit.check import _to_array
+
+    class Tensor:
+        def numpy(self):
+            return np.array([1.0, 2.0])
+
+    class Arrayish:
+        def __array__(self, dtype=None, copy=None):
+            return np.array([3, 4])
+
+    class NotTensor:
+        numpy = "not callable"
+    assert _to_array([]) is None and _to_array(["a"]) is None and _to_array("abc") is None
+    assert _to_array(b"ab") is None and _to_array(True) is None and _to_array(NotTensor()) is None
+    assert _to_array(Tensor()).tolist() == [1.0, 2.0] and _to_array(Arrayish()).tolist() == [3, 4]
+    assert _to_array((1, 2.5)).tolist() == [1.0, 2.5] and _to_array([1, True]) is None
+    assert _to_array(3).shape == () and _to_array(np.float32(2)).dtype == np.float32
+
+
+def test_time_limit_is_a_no_op_outside_the_main_thread():
+    import threading
+    errors = []
+
+    def body():
+        try:
+            with time_limit(0.05):
+                time.sleep(0.1)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    assert errors == []
+    assert TimeLimitExceeded(0.5).args == (0.5,) and TimeLimitExceeded(0.5).seconds == 0.5
+
+
+def test_guard_wraps_functions_methods_partials_and_builtins():
+    import functools
+
+    class Eater:
+        def eat(self, v):
+            v.clear()
+            return len(v)
+    data = [1, 2]
+    for fn in (Eater().eat, functools.partial(Eater.eat, None), lambda v: v.clear()):
+        g = guard(fn)
+        assert g is not fn and g._labkit_guarded
+        g(data)
+        assert data == [1, 2]
+    assert guard(len) is not len and guard(len)([1, 2, 3]) == 3
+    assert guard(3) == 3 and guard(Eater) is Eater and guard(Eater()).__class__ is Eater
+
+
+def test_function_exercise_details(reg):
+    def ref(x, k=1):
+        n = len(x[0])
+        x[0].append(9)  # the reference may change its own copy; never the case
+        return n * k
+    ex = function_exercise("99.fx", title="t", reference=ref, hints=["h"], wrong=[abs, abs], section="S",
+                           cases=[([[1]],), {"args": ([[1, 2]],), "kwargs": {"k": 3}, "label": "(edge)"}],
+                           allow_mutation=True, atol=0.5, rtol=0)
+    assert ex.section == "S" and ex.allow_mutation is True and ex.cases is not None
+    assert _run("99.fx", lambda x, k=1: len(x[0]) * k)
+    assert _run("99.fx", lambda x, k=1: len(x[0]) * k + 0.4)  # within atol
+    r = _run("99.fx", lambda x, k=1: len(x[0]))
+    assert not r and r.message.endswith("case 2 (edge) ([[1, 2]], k=3): result is 2, expected 6")
+    assert _ex("99.nomut").allow_mutation is False
+
+
+def test_random_case_message_reproduces_what_the_answer_saw(reg):
+    _ex(random_cases=lambda rng: [(rng.normal(size=3),)])
+    seen = []
+
+    def spy(x):
+        seen.append(np.array(x))
+        return -_double(x)
+    r = _run("99.double", spy)
+    assert not r and "random" not in r.message  # fixed case fails first
+    _ex("99.rnd_only", cases=[], random_cases=lambda rng: [(rng.normal(size=3),)])
+    seen.clear()
+    r = _run("99.rnd_only", spy)
+    seed = int(r.message.split("seed ")[1].split(")")[0])
+    assert np.array_equal(random_case("99.rnd_only", seed=seed)[0][0], seen[0])
+    assert r.message.endswith(f"or lk.check('99.rnd_only', your_function, seed={seed})")
+
+
+def test_run_failures_are_never_passes(reg, monkeypatch):
+    _ex()
+
+    def stub(x):
+        raise NotImplementedError
+
+    def recurse(x):
+        return recurse(x)
+    for answer in (stub, recurse, None, ..., 3):
+        r = _run("99.double", answer)
+        assert r.passed is False and not r
+    assert _run("99.double", _double).passed is True
+
+    class Slow:
+        def __init__(self, x):
+            _spin()
+    monkeypatch.setattr(lk.check, "_WHOLE_JUDGE_MIN_S", 0.0)
+    lk.check.get("99.double").time_limit_s = 0.05
+    r = _run("99.double", Slow)
+    assert not r and "took longer than 0.5 s" in r.message
