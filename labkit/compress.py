@@ -359,9 +359,10 @@ def tflite_convert(model, mode: str = "float32", representative: Any = None, wor
     """Convert a Keras model to a TFLite flatbuffer: ``float32``, ``dynamic`` (int8 weights), ``float16`` or
     ``int8`` (weights and activations; needs ``representative`` inputs to calibrate activation ranges).
 
-    Goes through ``model.export`` (a SavedModel) and ``TFLiteConverter.from_saved_model``;
-    ``from_concrete_functions`` does not work with Keras 3. ``workdir`` (default: a temporary
-    directory, removed afterwards) holds the SavedModel.
+    Goes through ``model.export`` (a SavedModel) and ``TFLiteConverter.from_saved_model``, the artifact
+    serving tools also read; ``from_keras_model`` and ``from_concrete_functions`` convert Keras 3 models
+    too (notebook 13 checks that they agree). ``workdir`` (default: a temporary directory, removed
+    afterwards) holds the SavedModel.
     """
     import tensorflow as tf
     if mode not in TFLITE_MODES:

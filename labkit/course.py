@@ -3,6 +3,7 @@ workshop plan generated from them (``make plan``)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import re
@@ -107,7 +108,36 @@ def measure(only: list[str] | None = None, echo=print) -> dict:
         data["notebooks"][p.stem] = {"seconds": round(secs, 1), "title": title(p)}
     TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     update_readme(data)
+    update_run_time_headers(data)
     return data
+
+
+RUN_TIME = re.compile(r"(\*\*Run time\*\* on a 2-core CPU at the default profile: about )(\d+)( s)")
+
+
+def header_seconds(measured_s: float) -> int:
+    """What a notebook's "Run time" line states for a measured run: rounded up to a multiple of 5 s."""
+    return int(5 * math.ceil(float(measured_s) / 5))
+
+
+def update_run_time_headers(data: dict | None = None) -> list[str]:
+    """Rewrite each measured notebook's "**Run time** … about N s" line from ``timings.json``; returns the changed names."""
+    if data is None:
+        data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {"notebooks": {}}
+    changed = []
+    for p in notebooks():
+        rec = data["notebooks"].get(p.stem)
+        if not rec:
+            continue
+        nb = json.loads(p.read_text(encoding="utf-8"))
+        first = nb["cells"][0]
+        src = "".join(first["source"]) if isinstance(first["source"], list) else first["source"]
+        new = RUN_TIME.sub(lambda m: f"{m.group(1)}{header_seconds(rec['seconds'])}{m.group(3)}", src, count=1)
+        if new != src:
+            first["source"] = new.splitlines(keepends=True)
+            p.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            changed.append(p.name)
+    return changed
 
 
 def syllabus_table(data: dict | None = None) -> str:

@@ -257,12 +257,24 @@ def record_quiz(question_id: str, topic: str, correct: bool | None) -> None:
     _update(change)
 
 
+#: How to list the course's exercises: ``labkit.check`` registers its ``all_exercises`` here when it
+#: is imported (``import labkit`` always imports it), so progress never imports check back.
+_EXERCISES: Any = None
+
+
+def use_exercises(provider: Any) -> None:
+    """Register the function that lists the course's exercises (called by ``labkit.check``)."""
+    if not callable(provider):
+        raise TypeError(f"use_exercises() needs a function returning the exercises, got {type(provider).__name__}.")
+    global _EXERCISES
+    _EXERCISES = provider
+
+
 def summary() -> dict[str, Any]:
     """Completion per notebook (checks passed / exercises) and quiz accuracy per topic, weakest first."""
-    from .check import all_exercises
     data = load()
     per_nb: dict[str, dict[str, int]] = defaultdict(lambda: {"done": 0, "total": 0})
-    for ex in all_exercises():
+    for ex in (_EXERCISES() if _EXERCISES is not None else []):
         per_nb[ex.notebook]["total"] += 1
         if data["checks"].get(ex.id, {}).get("passed"):
             per_nb[ex.notebook]["done"] += 1

@@ -41,3 +41,19 @@ def test_environment_matches_pyproject():
 def test_env_installs_labkit_and_python_311():
     text = (ROOT / "environment.yml").read_text()
     assert "- -e ." in text and "python=3.11" in text and "conda-forge" in text
+
+
+def test_no_two_labkit_modules_import_each_other():
+    """Course machinery stays layered: no pair of labkit modules imports each other (even inside functions)."""
+    import ast
+    import itertools
+    root = Path(__file__).resolve().parent.parent / "labkit"
+    deps = {}
+    for f in root.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+        deps[f.stem] = found
+    cycles = [(a, b) for a, b in itertools.combinations(sorted(deps), 2) if b in deps[a] and a in deps[b]]
+    assert not cycles, f"labkit modules that import each other: {cycles}"

@@ -77,3 +77,17 @@ def test_exercises_are_marked_and_checked(path):
     assert registered <= ids, f"{path.name}: exercises registered but never checked: {registered - ids}"
     if path in CONTENT:
         assert len(ids) >= 3 and begins >= 3, f"{path.name}: needs ≥ 3 checked exercises, found {len(ids)}"
+
+
+def test_run_time_headers_follow_the_measured_timings():
+    """Each notebook's "Run time … about N s" line is what `make timings` measured, rounded up to 5 s."""
+    from labkit import course
+    data = json.loads((ROOT / "notebooks" / "timings.json").read_text())
+    for path in NOTEBOOKS:
+        rec = data["notebooks"].get(path.stem)
+        assert rec, f"{path.name} has no measured run time: run `make timings`"
+        m = course.RUN_TIME.search(_src(_nb(path)["cells"][0]))
+        assert m, f"{path.name}: the title cell has no '**Run time** … about N s' line"
+        assert int(m.group(2)) == course.header_seconds(rec["seconds"]), \
+            f"{path.name} says about {m.group(2)} s but measured {rec['seconds']} s: run `make timings`"
+        assert rec["seconds"] <= 60, f"{path.name} takes {rec['seconds']} s on 2 cores; the budget is 60 s"
