@@ -1,0 +1,212 @@
+"""Tests that kill mutants of labkit/quiz.py which tests/test_quiz.py leaves alive (issue 15).
+
+They run on a small synthetic bank (BANK_DIR patched), so every count and boundary is known.
+"""
+import pytest
+
+from labkit import quiz
+
+MCQ = """
+[[questions]]
+id = "{id}"
+type = "mcq"
+difficulty = "{diff}"
+section = "s · {id}"
+answer = {answer}
+[questions.en]
+question = "Q {id}?"
+options = ["a", "b", "c"]
+explanations = ["ea", "eb", "ec"]
+explanation = "because {id}"
+[questions.zh]
+question = "问 {id}?"
+options = ["甲", "乙", "丙"]
+explanations = ["解甲", "解乙", "解丙"]
+explanation = "因为 {id}"
+"""
+OPEN = """
+[[questions]]
+id = "{id}"
+type = "open"
+difficulty = "hard"
+section = "s · {id}"
+[questions.en]
+question = "Explain {id}."
+answer = "model answer {id}"
+explanation = "why {id}"
+[questions.zh]
+question = "解释 {id}。"
+answer = "参考答案 {id}"
+explanation = "原因 {id}"
+"""
+
+
+def _bank(topic, body, title='{ en = "Title T", zh = "标题" }'):
+    return f'topic = "{topic}"\ntitle = {title}\n' + body
+
+
+@pytest.fixture
+def bank(tmp_path, monkeypatch):
+    monkeypatch.setattr(quiz, "BANK_DIR", tmp_path)
+    monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
+    (tmp_path / "tt.toml").write_text(_bank("tt", MCQ.format(id="m1", diff="easy", answer=0)
+                                            + MCQ.format(id="m2", diff="medium", answer=2)
+                                            + OPEN.format(id="o1")), encoding="utf-8")
+    (tmp_path / "uu.toml").write_text(_bank("uu", MCQ.format(id="u1", diff="easy", answer=1)
+                                            + MCQ.format(id="u2", diff="easy", answer=1)
+                                            + MCQ.format(id="u3", diff="easy", answer=1)), encoding="utf-8")
+    (tmp_path / "glossary.toml").write_text('[[terms]]\nen = "loss"\nzh = "损失"\n', encoding="utf-8")
+    return tmp_path
+
+
+def test_bank_is_parsed_field_by_field(bank):
+    assert quiz.topics() == ["tt", "uu"]
+    qs = quiz.load("tt")
+    assert [q.id for q in qs] == ["m1", "m2", "o1"]
+    m1, m2, o1 = qs
+    assert (m1.topic, m1.type, m1.difficulty, m1.section, m1.answer) == ("tt", "mcq", "easy", "s · m1", 0)
+    assert m2.answer == 2 and o1.answer is None and o1.type == "open" and o1.difficulty == "hard"
+    assert m1.t("en")["options"] == ["a", "b", "c"] and m1.t("zh")["question"] == "问 m1?"
+    assert o1.t("en")["answer"] == "model answer o1"
+    assert [q.id for q in quiz.load()] == ["m1", "m2", "o1", "u1", "u2", "u3"]
+    assert quiz.title("tt") == "Title T" and quiz.title("tt", "zh") == "标题" and quiz.title("tt", "fr") == "tt"
+    assert quiz.glossary() == [{"en": "loss", "zh": "损失"}]
+    with pytest.raises(ValueError, match="use one of"):
+        m1.t("fr")
+
+
+def test_is_correct_boundaries(bank):
+    m1, m2, o1 = quiz.load("tt")
+    assert m1.is_correct(0) and not m1.is_correct(1) and not m1.is_correct(2)
+    assert m2.is_correct(2) and not m2.is_correct(0)
+    for bad in (3, -1, 99):  # one past the last option, and negatives, are not options
+        with pytest.raises(ValueError, match="between 0 and 2"):
+            m1.is_correct(bad)
+    for bad in (True, 1.0, "0", None):
+        with pytest.raises(TypeError, match="option index"):
+            m1.is_correct(bad)
+    with pytest.raises(ValueError, match="open question"):
+        o1.is_correct(0)
+
+
+def test_missing_glossary_is_empty(bank):
+    (bank / "glossary.toml").unlink()
+    assert quiz.glossary() == []
+
+
+def test_load_rejects_bad_topics(bank):
+    with pytest.raises(TypeError, match="topic must be a string"):
+        quiz.load(3)
+    with pytest.raises(ValueError, match=r"No quiz topic 'nope'\. Topics: tt, uu\."):
+        quiz.load("nope")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("", "missing 'title'"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('id = "x"\n', ""), "missing 'id'"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('type = "mcq"\n', ""), "missing 'type'"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('difficulty = "easy"\n', ""), "missing 'difficulty'"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('section = "s · x"\n', ""), "missing 'section'"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('type = "mcq"', 'type = "essay"'), "type must be"),
+    (MCQ.format(id="x", diff="extreme", answer=0), "difficulty must be one of"),
+    (MCQ.format(id="x", diff="easy", answer=0).split("[questions.zh]")[0], r"missing the \[zh\] text"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('question = "Q x?"\n', ""), r"\[en\] needs 'question'"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('explanation = "because x"\n', ""), r"\[en\] needs 'question'"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('options = ["a", "b", "c"]', 'options = ["a"]'), "≥ 2 options"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('explanations = ["ea", "eb", "ec"]', 'explanations = ["ea"]'),
+     r"one explanation per option \(3\)"),
+    (OPEN.format(id="x").replace('answer = "model answer x"\n', ""), "needs a model 'answer'"),
+    (MCQ.format(id="x", diff="easy", answer=3), "0-based index"),
+    (MCQ.format(id="x", diff="easy", answer=-1), "0-based index"),
+    (MCQ.format(id="x", diff="easy", answer="true"), "0-based index"),
+    (MCQ.format(id="x", diff="easy", answer='"1"'), "0-based index"),
+    (MCQ.format(id="x", diff="easy", answer=0).replace('options = ["甲", "乙", "丙"]', 'options = ["甲", "乙"]')
+     .replace('explanations = ["解甲", "解乙", "解丙"]', 'explanations = ["解甲", "解乙"]'), "same number of options"),
+])
+def test_each_bank_rule_is_enforced(bank, body, message):
+    text = _bank("bad", body) if body else 'topic = "bad"\n'
+    (bank / "bad.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message) as info:
+        quiz.load("bad")
+    assert str(info.value).startswith("bad.toml")
+
+
+def test_answer_at_the_last_option_is_valid(bank):
+    (bank / "ok.toml").write_text(_bank("ok", MCQ.format(id="x", diff="easy", answer=2)), encoding="utf-8")
+    assert quiz.load("ok")[0].answer == 2
+
+
+def test_broken_toml_and_missing_topic(bank):
+    (bank / "bad.toml").write_text("topic = ", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.toml is not valid TOML"):
+        quiz.load("bad")
+    (bank / "bad.toml").write_text('title = { en = "x", zh = "x" }\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.toml: missing 'topic'"):
+        quiz.load("bad")
+
+
+def test_sample_spreads_evenly_and_validates_n(bank):
+    qs = quiz.sample(n=4, seed=0)
+    assert len(qs) == 4 and sorted(q.topic for q in qs) == ["tt", "tt", "uu", "uu"]
+    assert len(quiz.sample(n=100, seed=0)) == 6 and len({q.id for q in quiz.sample(n=100, seed=0)}) == 6
+    assert [q.id for q in quiz.sample(n=3, seed=5)] == [q.id for q in quiz.sample(n=3, seed=5)]
+    assert {q.topic for q in quiz.sample(["uu"], n=2, seed=1)} == {"uu"} and len(quiz.sample(["uu"], n=1)) == 1
+    for bad in (0, -1, True, 2.0, "3"):
+        with pytest.raises(ValueError, match="positive int"):
+            quiz.sample(n=bad)
+
+
+def _drill(answers, **kw):
+    said, it = [], iter(answers)
+    score = quiz.drill("tt", lang="en", ask=lambda _: next(it), say=said.append, **kw)
+    return score, said
+
+
+def test_drill_counts_right_and_wrong(bank, monkeypatch):
+    import labkit.progress
+    recorded = []
+    monkeypatch.setattr(labkit.progress, "record_quiz", lambda qid, topic, ok: recorded.append((qid, topic, ok)))
+    # question order for seed=None is random: answer by question text
+    order = [q.id for q in quiz.load("tt")]
+    import random
+    random.Random(3).shuffle(order)
+    answers = {"m1": ["a"], "m2": ["Z", "b"], "o1": ["my answer", "n"]}  # right, wrong (after a retry), wrong
+    score, said = _drill([a for qid in order for a in answers[qid]], seed=3)
+    assert score == {"right": 1, "wrong": 2, "asked": 3}
+    assert sorted(recorded) == [("m1", "tt", True), ("m2", "tt", False), ("o1", "tt", False)]
+    assert said[0].startswith("\n[1/3] (") and any(s.startswith("  A. a") for s in said)
+    assert any("C" in s for s in said if "one letter" in s.lower() or "letter" in s.lower())
+    assert "1" in said[-1] and "3" in said[-1]
+
+
+def test_drill_open_self_assessment_and_quit(bank, monkeypatch):
+    import labkit.progress
+    monkeypatch.setattr(labkit.progress, "record_quiz", lambda *a: None)
+    order = [q.id for q in quiz.load("tt")]
+    import random
+    random.Random(4).shuffle(order)
+    answers = {"m1": ["A"], "m2": ["C"], "o1": ["text", "y"]}
+    score, _ = _drill([a for qid in order for a in answers[qid]], seed=4)
+    assert score == {"right": 3, "wrong": 0, "asked": 3}
+    answers = {"m1": ["A"], "m2": ["C"], "o1": ["text", "是"]}
+    assert _drill([a for qid in order for a in answers[qid]], seed=4)[0]["right"] == 3
+    first = order[0]
+    score, _ = _drill(["q"] if first != "o1" else ["Q"], seed=4)
+    assert score == {"right": 0, "wrong": 0, "asked": 1}
+    score, said = _drill([a for qid in order[:2] for a in answers[qid]], seed=4, n=2)
+    assert score["asked"] == 2 and said[0].startswith("\n[1/2]")
+
+
+def test_widget_keeps_score(bank, monkeypatch):
+    import labkit.progress
+    recorded = []
+    monkeypatch.setattr(labkit.progress, "record_quiz", lambda qid, topic, ok: recorded.append((qid, ok)))
+    m1, m2, _ = quiz.load("tt")
+    box = quiz.widget([m1, m2], lang="en")
+    box.items[0].choose(0)
+    box.items[1].choose(0)
+    assert box.results == {"m1": True, "m2": False} and recorded == [("m1", True), ("m2", False)]
+    assert "1" in box.children[0].value and "2" in box.children[0].value
+    quiz.widget([m1], lang="en", record=False).items[0].choose(0)
+    assert len(recorded) == 2
+    assert len(quiz.widget("tt", lang="en", n=2).items) == 2
