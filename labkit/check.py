@@ -53,7 +53,7 @@ import numpy as np
 
 __all__ = ["Mismatch", "TimeLimitExceeded", "Exercise", "Result", "MISTAKE_CLASSES", "register",
            "function_exercise", "get", "all_exercises", "run", "hint", "close", "equal", "compare",
-           "wrong_classes", "random_case", "call_answer", "guard", "time_limit", "DEFAULT_TIME_LIMIT_S"]
+           "wrong_classes", "random_case", "fresh_seed", "call_answer", "guard", "time_limit", "DEFAULT_TIME_LIMIT_S"]
 
 #: The classes of mistake a wrong answer in an exercise's catalogue is labelled with.
 MISTAKE_CLASSES = ("off_by_one", "sign", "normalisation", "ignored_argument", "global_rng", "wrong_axis",
@@ -506,6 +506,15 @@ _SEED_OVERRIDE: list[int] = []  # set by run(..., seed=…) for the duration of 
 
 def _fresh_seed() -> int:
     return _SEED_OVERRIDE[-1] if _SEED_OVERRIDE else secrets.randbelow(2 ** 31)
+
+
+def fresh_seed() -> int:
+    """A seed for one judge call's random cases: fresh each call, or the one ``run(..., seed=…)`` replays.
+
+    Custom judges draw their random cases from ``np.random.default_rng(fresh_seed())`` and print the
+    seed on a ✗, so ``lk.check(id, fn, seed=…)`` reproduces the failing case.
+    """
+    return _fresh_seed()
 
 
 def _random_case_list(random_cases: Callable, seed: int) -> list:

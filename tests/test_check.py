@@ -723,7 +723,13 @@ def test_seeds_fit_in_31_bits_and_index_one_is_the_first_case(reg):
     seeds = []
     _ex(random_cases=lambda rng: seeds.append(rng) or [(np.array([float(len(seeds))]),), (np.array([-1.0]),)])
     for _ in range(20):
-        assert lk.check._fresh_seed() < 2 ** 31
+        assert lk.check._fresh_seed() < 2 ** 31 and lk.check.fresh_seed() < 2 ** 31
+    assert len({lk.check.fresh_seed() for _ in range(5)}) == 5
+    lk.check._SEED_OVERRIDE.append(11)
+    try:
+        assert lk.check.fresh_seed() == 11
+    finally:
+        lk.check._SEED_OVERRIDE.pop()
     args, _ = random_case("99.double", seed=7, index=1)
     assert args[0].tolist() == [float(len(seeds))]
     assert random_case("99.double", seed=7, index=2)[0][0].tolist() == [-1.0]
