@@ -25,19 +25,11 @@ MIN_WRONG, MIN_CLASSES = 6, 4
 # Exercises whose catalogue does not yet have >= 6 wrong answers from >= 4 classes. They are
 # xfail (strict=False) for THE COUNT RULE ONLY — never for rejection. Shrink this as catalogues land;
 # the lead removes it at the end.
-PENDING_CATALOGUE: set[str] = {
-    "05.build_cnn", "05.conv2d_forward", "05.conv_output_size", "05.receptive_field", "06.make_windows",
-    "06.rnn_step", "06.sample_next", "09.few_shot_accuracy", "09.freeze_backbone", "09.prototype_predict",
-    "09.unfreeze_top", "16.integrated_gradients", "16.local_surrogate", "16.mask_overlap", "19.adam_step",
-    "19.conv_output_shape", "19.mlp_backprop", "19.stable_softmax",
-}
+PENDING_CATALOGUE: set[str] = set()
 
 # Function exercises (with fixed `cases`) that do not yet draw random cases: the hard-coding probe
 # cannot be rejected for them. xfail (strict=False) for that rule only; shrink it as exercises land.
-PENDING_RANDOM: set[str] = {
-    "05.conv2d_forward", "06.make_windows", "06.rnn_step", "09.prototype_predict", "16.local_surrogate",
-    "16.mask_overlap", "19.adam_step", "19.conv_output_shape", "19.mlp_backprop", "19.stable_softmax",
-}
+PENDING_RANDOM: set[str] = set()
 
 
 @pytest.fixture(autouse=True)
