@@ -32,7 +32,7 @@ if "ipykernel" in sys.modules:  # in a notebook: import TensorFlow now, without 
 
 _LAZY = {"data", "train", "plots", "widgets", "quiz", "progress", "doctor", "cli", "course",
          "precision", "distribute", "compress", "explain", "privacy", "student", "grade",
-         "exercises", "drift", "serve", "llm", "memory"}
+         "exercises", "drift", "serve", "llm", "memory", "timing", "netns"}
 
 
 def __getattr__(name: str):

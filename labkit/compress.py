@@ -22,7 +22,6 @@ import contextlib
 import gzip
 import os
 import tempfile
-import time
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -464,21 +463,10 @@ def latency_samples_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 
         raise ValueError(f"warmup must be an int >= 0, got {warmup!r}.")
     if not callable(fn):
         raise TypeError("latency_ms takes a zero-argument function, e.g. lambda: model(x).")
+    from .timing import sync, timed   # the course's one synchronising timer
     for _ in range(warmup):
-        _sync(fn())
-    times = np.empty(repeats)
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        _sync(fn())
-        times[i] = time.perf_counter() - t0
-    return times * 1e3
-
-
-def _sync(out: Any) -> None:
-    """Wait for a result: ``.numpy()`` on a tensor (or on each tensor of a list/tuple/dict)."""
-    for o in (out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else (out,)):
-        if hasattr(o, "numpy") and callable(o.numpy):
-            o.numpy()
+        sync(fn())
+    return np.array([timed(fn) for _ in range(repeats)]) * 1e3
 
 
 def latency_ms(fn: Callable[[], Any], repeats: int = 200, warmup: int = 10) -> float:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -241,14 +240,8 @@ def policy(name: str) -> Iterator[None]:
 # ------------------------------------------------------------------ memory and time
 def _wait(out: Any) -> None:
     """Block until ``out`` (a tensor, or a list/tuple/dict of them) is computed: GPU work is asynchronous."""
-    if isinstance(out, (list, tuple)):
-        for o in out:
-            _wait(o)
-    elif isinstance(out, dict):
-        for o in out.values():
-            _wait(o)
-    elif hasattr(out, "numpy"):
-        out.numpy()
+    from .timing import sync
+    sync(out)
 
 
 def peak_memory(fn: Callable[[], Any], device: str | None = None) -> int:
@@ -275,13 +268,12 @@ def time_steps(steps: Mapping[str, Callable[[], Any]], repeats: int = 3,
         raise ValueError(f"repeats must be a positive int, got {repeats!r}.")
     if not steps:
         raise ValueError("time_steps() needs at least one step function.")
+    from .timing import timed
     best = {k: math.inf for k in steps}
     caps = dict(max_repeats or {})
     for r in range(repeats):
         for k, fn in steps.items():
             if r >= caps.get(k, repeats):
                 continue
-            t0 = time.perf_counter()
-            _wait(fn())       # the step's result must exist before the clock stops
-            best[k] = min(best[k], time.perf_counter() - t0)
+            best[k] = min(best[k], timed(fn))   # the step's result must exist before the clock stops
     return best
