@@ -216,7 +216,7 @@ def _question_widget(q: Question, lang: str, on_result: Callable[[Question, bool
                                 layout=w.Layout(width="auto"))
         btn = w.Button(description=_("check", lang), button_style="primary")
 
-        def check(_: Any = None) -> None:
+        def check(_button: Any = None) -> None:
             if choice.value is None:
                 feedback.value = _("pick_first", lang)
                 return
@@ -236,7 +236,7 @@ def _question_widget(q: Question, lang: str, on_result: Callable[[Question, bool
     bad = w.Button(description=_("missed", lang), disabled=True)
     mine.observe(lambda ch: setattr(show, "disabled", len(ch["new"].strip()) < 3), names="value")
 
-    def reveal(_: Any = None) -> None:
+    def reveal(_button: Any = None) -> None:
         feedback.value = (f"<b>{html.escape(_('model_answer', lang))}</b> {html.escape(t['answer'])}<br>"
                           f"<i>{html.escape(t['explanation'])}</i>")
         good.disabled = bad.disabled = False

@@ -265,13 +265,11 @@ def test_question_widgets(bank, monkeypatch):
     assert show.disabled
     text.value = "my answer"
     assert not show.disabled
-    good.disabled = False  # (as after "show answer"; see the xfail test below)
+    good.disabled = False  # (as after "show answer")
     good.click()
     assert box.results == {"m1": False, "o1": True} and good.disabled and bad.disabled
 
 
-@pytest.mark.xfail(strict=False, reason="labkit/quiz.py: the click handler's parameter `_` shadows the translation "
-                   "function `_`, so 'Pick an option first.' is never shown (the handler raises TypeError)")
 def test_check_without_a_pick_asks_for_one(bank):
     m1 = quiz.load("tt")[0]
     box = quiz.widget([m1], lang="en")
@@ -280,8 +278,6 @@ def test_check_without_a_pick_asks_for_one(bank):
     assert feedback.value == "Pick an option first." and box.results == {}
 
 
-@pytest.mark.xfail(strict=False, reason="labkit/quiz.py: reveal()'s parameter `_` shadows the translation function, "
-                   "so 'Show model answer' raises TypeError inside the click handler and shows nothing")
 def test_show_answer_reveals_the_model_answer(bank):
     o1 = quiz.load("tt")[2]
     box = quiz.widget([o1], lang="en")
