@@ -339,7 +339,7 @@ function_exercise(
 
 # ---------------------------------------------------------------- 3. a pipeline that beats the naive one
 LATENCY = 0.01
-SPEEDUP = 2.0        # the fast pipeline must be at least this many times faster than the naive one
+SPEEDUP = 1.5        # at least this many times faster than the naive one (ideal: ~10×; slack for a loaded machine)
 N_ITEMS = 50          # not a multiple of BATCH: the last batch is short, so drop_remainder loses examples
 BATCH = 8
 

@@ -125,6 +125,7 @@ _POLICY_CASES = [
     {"args": (["embedding", "dense", "softmax", "dense", "sigmoid"], "gpu_bf16"), "label": "(H100, a softmax inside)"},
     {"args": (["dense", "sigmoid", "dense", "relu", "dense"], "gpu_fp16"), "label": "(a sigmoid gate inside)"},
     {"args": (["Dense", "ReLU", "Softmax"], "tpu"), "label": "(capitalised kinds, as Keras class names)"},
+    {"args": (["Dense", "Sigmoid", "Dense"], "gpu_bf16"), "label": "(a capitalised sigmoid inside the model)"},
     {"args": (["dense"], "gpu_bf16"), "label": "(one layer: it is the last one)"},
     {"args": (["conv2d", "relu", "dense"], "tpu"), "label": "(TPU, the last layer is a dense layer)"},
     {"args": (["dense", "relu", "dense", "softmax"], "cpu_bf16"), "label": "(CPU with avx512_bf16)"},
