@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-__all__ = ["sync", "timed"]
+__all__ = ["sync", "timed", "timed_call"]
 
 
 def sync(out: Any) -> Any:
@@ -34,3 +34,12 @@ def timed(fn: Callable[[], Any]) -> float:
     t0 = time.perf_counter()
     sync(fn())
     return time.perf_counter() - t0
+
+
+def timed_call(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """``(result, seconds)`` of one call of ``fn()``, synchronised like :func:`timed` (07 and 15 time whole runs with it)."""
+    if not callable(fn):
+        raise TypeError(f"timed_call() takes a zero-argument function, e.g. lambda: train(x); got {type(fn).__name__}.")
+    t0 = time.perf_counter()
+    out = sync(fn())
+    return out, time.perf_counter() - t0

@@ -34,3 +34,10 @@ def test_course_timers_are_synchronised():
 def test_timed_needs_a_function():
     with pytest.raises(TypeError, match="zero-argument function"):
         timing.timed(3)
+
+
+def test_timed_call_returns_the_result_and_waits_for_it():
+    out, s = timing.timed_call(lambda: [_Async(0.03), 7])
+    assert s >= 0.03 and out[1] == 7 and isinstance(out[0], _Async)
+    with pytest.raises(TypeError, match="zero-argument"):
+        timing.timed_call(3)
