@@ -11,6 +11,16 @@ One readable decoder-only transformer in Keras 3, small enough to read in a less
 * :mod:`.training`   — :func:`lm_batches` (tf.data for next-token training), :class:`TimeBudget`;
 * :mod:`.pretrained` — :func:`load_pretrained` (the tiny GPT shipped in ``datasets/``).
 
+Each piece is matched in tests against the library that does the same job:
+``tests/test_llm.py`` — attention against ``keras.layers.MultiHeadAttention`` (weights copied
+across), RMSNorm against ``keras.layers.RMSNormalization``, the parameter formula against
+``count_params()``; ``tests/test_llm_keras_hub.py`` — RoPE against
+``keras_hub.layers.RotaryEmbedding`` (same half-split convention), the KV cache against
+``keras_hub.layers.CachedMultiHeadAttention`` (prefill and decode steps), greedy / top-k / top-p
+against ``keras_hub.samplers`` (the kept tokens and their probabilities; the tie conventions
+differ and are asserted), and our BPE against ``keras_hub.tokenizers.BytePairTokenizer`` loaded
+with our merges.
+
 Names are imported lazily, so ``import labkit.llm`` does not start TensorFlow.
 """
 from __future__ import annotations
