@@ -14,7 +14,8 @@ One readable decoder-only transformer in Keras 3, small enough to read in a less
 Each piece is matched in tests against the library that does the same job:
 ``tests/test_llm.py`` — attention against ``keras.layers.MultiHeadAttention`` (weights copied
 across), RMSNorm against ``keras.layers.RMSNormalization``, the parameter formula against
-``count_params()``; ``tests/test_llm_keras_hub.py`` — RoPE against
+``count_params()`` (notebook 07 trains Hugging Face ``tokenizers`` beside our BPE);
+``tests/test_llm_keras_hub.py`` — RoPE against
 ``keras_hub.layers.RotaryEmbedding`` (same half-split convention), the KV cache against
 ``keras_hub.layers.CachedMultiHeadAttention`` (prefill and decode steps), greedy / top-k / top-p
 against ``keras_hub.samplers`` (the kept tokens and their probabilities; the tie conventions
