@@ -288,6 +288,14 @@ def _bpe_random(rng):
     out.append({"args": ([b] * int(rng.integers(3, 8)), 98), "label": "(random run)"})
     A, B, C, D = (int(x) for x in rng.permutation(50)[:4])
     out.append({"args": ([A, B, A, C, D, C, D, B], 97), "label": "(random, ends that are not a pair)"})
+    # every call: an ODD run (3, 5, 7 or 9) of one id between distinct ids, so (r, r) is the pair merged
+    # and left-to-right ([r, r, r] → [new, r]) differs from right-to-left ([r, new]) whatever else was drawn
+    r = int(rng.integers(0, 60))
+    others = [int(x) for x in rng.permutation(np.arange(60, 120))[:8]]
+    cut = int(rng.integers(0, 5))
+    run = [r] * int(rng.choice([3, 5, 7, 9]))
+    out.append({"args": (others[:cut] + run + others[cut:cut + int(rng.integers(0, 4))], int(rng.integers(200, 300))),
+                "label": "(random: an odd run of one id inside distinct ids)"})
     return out
 
 

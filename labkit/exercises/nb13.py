@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..check import function_exercise
+from ..check import _normalise_case, function_exercise
 
 SECTION_Q = "13 · Quantization from scratch"
 SECTION_P = "13 · Magnitude pruning"
@@ -178,6 +178,21 @@ def _mm_random(rng):
         else:
             w = rng.normal(0, 10.0 ** rng.uniform(-3, 2), shape)
             label = "distinct magnitudes"
+        cases.append({"args": (w, s), "label": f"(random: shape {shape}, sparsity {s:.3g}, {label})"})
+    # every call: two 2-D kernels whose size is none of the fixed cases' and that prune at least 2 weights,
+    # so an answer that is right only on the visible sizes (or keeps everything) cannot pass by luck
+    visible = {np.size(_normalise_case(c)[0][0]) for c in _mm_cases()}
+    for label in ("tied magnitudes", "distinct magnitudes"):
+        shape = (int(rng.integers(3, 12)), int(rng.integers(3, 12)))
+        while shape[0] * shape[1] in visible:
+            shape = (shape[0] + 1, shape[1])
+        s = float(rng.uniform(0.2, 0.95))
+        if abs(s * shape[0] * shape[1] % 1 - 0.5) < 1e-6:
+            s += 0.001                                                # no k = x.5
+        if label == "tied magnitudes":
+            w = rng.integers(-4, 5, shape) * 0.25
+        else:
+            w = rng.normal(0, 10.0 ** rng.uniform(-3, 2), shape)
         cases.append({"args": (w, s), "label": f"(random: shape {shape}, sparsity {s:.3g}, {label})"})
     return cases
 

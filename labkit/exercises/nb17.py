@@ -34,6 +34,19 @@ def _clip_random(rng):
         scale = 10.0 ** rng.uniform(-2, 1.5, size=b)
         grads = [rng.normal(size=s) * scale.reshape((b,) + (1,) * (len(s) - 1)) for s in shapes]
         cases.append({"args": (grads, float(rng.uniform(0.1, 3.0))), "label": f"(random: batch {b})"})
+    # every call: 2-3 tensors, every example's gradient non-zero in each, examples placed on both sides of
+    # the clip (at least one above it): a per-tensor, whole-batch or scale-up clip cannot match by luck
+    b = int(rng.integers(3, 7))
+    shapes = [(b,) + tuple(int(d) for d in rng.integers(1, 4, size=int(rng.integers(0, 3))))
+              for _ in range(int(rng.integers(2, 4)))]
+    grads = [rng.normal(size=s) + 0.1 * rng.choice([-1.0, 1.0], size=s) for s in shapes]
+    clip = float(rng.uniform(0.1, 3.0))
+    norm = np.sqrt(sum((g.reshape(b, -1) ** 2).sum(1) for g in grads))
+    above = rng.random(b) < 0.5
+    above[int(rng.integers(b))] = True
+    target = clip * np.where(above, rng.uniform(1.5, 20.0, b), rng.uniform(0.1, 0.9, b))
+    grads = [g * (target / norm).reshape((b,) + (1,) * (g.ndim - 1)) for g in grads]
+    cases.append({"args": (grads, clip), "label": f"(random: batch {b}, {int(above.sum())} above the clip)"})
     return cases
 
 
@@ -196,6 +209,14 @@ def _round_random(rng):
         arrived[int(rng.integers(k))] = True
         cases.append(_round_case(rng, k, arrived.tolist(), lr=float(rng.choice([1.0, rng.uniform(0.2, 1.5)])),
                                  label=f"(random: {k} clients, {int(arrived.sum())} arrived)"))
+    # every call: at least one client arrived and at least one (with data) straggled, so counting the
+    # stragglers (or normalising over everyone) cannot match by luck
+    k = int(rng.integers(3, 7))
+    arrived = rng.random(k) < 0.6
+    first, second = rng.permutation(k)[:2]
+    arrived[first], arrived[second] = True, False
+    cases.append(_round_case(rng, k, arrived.tolist(), lr=float(rng.uniform(0.2, 1.5)),
+                             label=f"(random: {k} clients, {int(arrived.sum())} arrived, a straggler)"))
     return cases
 
 
