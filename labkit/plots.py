@@ -72,13 +72,14 @@ def decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray
 
 
 def image_grid(images: np.ndarray, labels: Sequence[Any] | None = None, preds: Sequence[Any] | None = None, *,
-               ncols: int = 8, cmap: str = "gray", names: Sequence[str] | None = None, size: float = 1.3,
+               ncols: int = 8, cmap: str | Sequence[str] = "gray", names: Sequence[str] | None = None, size: float = 1.3,
                vmin: float | None = None, vmax: float | None = None, row_titles: Sequence[str] | None = None):
     """A grid of images titled with labels (and predictions, red when wrong); used from 00_welcome on.
 
     ``vmin``/``vmax`` fix the colour scale for every image (e.g. 0 and 1, so that augmented copies
-    are drawn on the same scale as the originals); ``row_titles`` (when no labels are given) titles
-    the first image of each row.
+    are drawn on the same scale as the originals); ``row_titles`` titles each row (above its first
+    image, or beside it when labels are given); ``cmap`` may be one colour map per row (images and
+    their masks in 00_welcome).
     """
     imgs = np.asarray(images)
     if imgs.ndim == 4 and imgs.shape[-1] == 1:
@@ -95,6 +96,9 @@ def image_grid(images: np.ndarray, labels: Sequence[Any] | None = None, preds: S
     if row_titles is not None and len(row_titles) != nrows:
         raise ValueError(f"{len(row_titles)} row titles for {nrows} rows ({n} images, ncols={ncols}); "
                          "give one title per row.")
+    cmaps = [cmap] * nrows if isinstance(cmap, str) else list(cmap)
+    if len(cmaps) != nrows or not all(isinstance(c, str) for c in cmaps):
+        raise ValueError(f"cmap must be a colour-map name or one name per row ({nrows} rows), got {cmap!r}.")
     plt = _plt()
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.2 * (labels is not None)),
                              squeeze=False)
@@ -103,9 +107,13 @@ def image_grid(images: np.ndarray, labels: Sequence[Any] | None = None, preds: S
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow(imgs[i], cmap=cmap if imgs.ndim == 3 else None, vmin=vmin, vmax=vmax)
-        if row_titles is not None and i % ncols == 0 and labels is None:
-            ax.set_title(row_titles[i // ncols], fontsize=8, loc="left")
+        ax.imshow(imgs[i], cmap=cmaps[i // ncols] if imgs.ndim == 3 else None, vmin=vmin, vmax=vmax)
+        if row_titles is not None and i % ncols == 0:
+            if labels is None:
+                ax.set_title(row_titles[i // ncols], fontsize=8, loc="left")
+            else:                                        # the title row is taken: write it beside the row
+                ax.text(-0.12, 0.5, row_titles[i // ncols], transform=ax.transAxes, rotation=90,
+                        ha="right", va="center", fontsize=9)
         if labels is not None:
             t = fmt(labels[i])
             color = "black"
