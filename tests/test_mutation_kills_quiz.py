@@ -285,3 +285,57 @@ def test_show_answer_reveals_the_model_answer(bank):
     text.value = "my answer"
     show.click()
     assert "model answer o1" in fb.value and "why o1" in fb.value and not buttons.children[0].disabled
+
+
+def test_open_question_self_assessment_counts_once(bank, monkeypatch):
+    """After the model answer, "I covered it" / "I missed it" records one result and locks both buttons."""
+    import labkit.progress
+    recorded = []
+    monkeypatch.setattr(labkit.progress, "record_quiz", lambda qid, topic, ok: recorded.append((qid, ok)))
+    o1 = quiz.load("tt")[2]
+    for press, expected in (("missed", False), ("covered", True)):
+        box = quiz.widget([o1], lang="en")
+        _, text, show, fb, buttons = box.items[0].children
+        good, bad = buttons.children
+        text.value = "my answer"
+        show.click()
+        assert not good.disabled and not bad.disabled
+        (bad if press == "missed" else good).click()
+        assert box.results == {"o1": expected} and good.disabled and bad.disabled
+        assert box.children[0].value.startswith(f"<b>Score: {int(expected)}/1</b>")
+    assert recorded == [("o1", False), ("o1", True)]
+
+
+def test_open_question_widget_speaks_chinese(bank):
+    o1 = quiz.load("tt")[2]
+    _, text, show, fb, buttons = quiz.widget([o1], lang="zh").items[0].children
+    good, bad = buttons.children
+    assert text.placeholder == "先写下你的答案……"
+    assert (show.description, good.description, bad.description) == ("显示参考答案", "我答到了", "我没答到")
+    text.value = "我的答案"
+    show.click()
+    assert fb.value.startswith("<b>参考答案：</b> 参考答案 o1<br><i>原因 o1</i>")
+
+
+def test_widget_order_is_reproducible_per_seed(bank):
+    def order(seed):
+        box = quiz.widget("tt", lang="en", seed=seed)
+        return [item.children[0].value.split("</b>")[0][3:] for item in box.items]
+    assert order(0) == order(0)
+    assert order(0) == _order(0)  # the same shuffle as the terminal drill with that seed
+    assert len({tuple(order(s)) for s in range(8)}) > 1
+
+
+def test_drill_ends_with_the_score_on_its_own_line(bank, monkeypatch):
+    import labkit.progress
+    monkeypatch.setattr(labkit.progress, "record_quiz", lambda *a: None)
+    seed = next(s for s in range(50) if _order(s)[0] == "m1")
+    score, said = _drill(["A"], seed=seed, n=1)
+    assert said[-1] == "\nScore: 1/1"
+
+
+def test_a_question_without_id_is_named_by_its_number(bank):
+    body = MCQ.format(id="x", diff="easy", answer=0).replace('id = "x"\n', "")
+    (bank / "ww.toml").write_text(_bank("ww", body), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"ww\.toml question 1 \(\?\)"):
+        quiz.load("ww")
