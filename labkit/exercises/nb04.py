@@ -345,11 +345,26 @@ BATCH = 8
 
 
 def _slow_loader():
-    """A `load(i) -> (x, y)` for tf.data whose every call waits LATENCY seconds, as a network read does."""
+    """A `load(i) -> (x, y)` for tf.data whose every call waits LATENCY seconds, as a network read does.
+
+    ``load.peak`` counts the most calls that were waiting at the same time (reset it to 0 before a pass):
+    the judge uses it to tell overlapped loads from serial ones without trusting a timing alone.
+    """
+    import threading
+
     import tensorflow as tf
+    lock = threading.Lock()
+    state = {"now": 0}
 
     def fetch(i):
-        time.sleep(LATENCY)
+        with lock:
+            state["now"] += 1
+            load.peak = max(load.peak, state["now"])
+        try:
+            time.sleep(LATENCY)
+        finally:
+            with lock:
+                state["now"] -= 1
         return np.full((4, 4), float(i), np.float32), np.int64(i % 3)
 
     def load(i):
@@ -357,6 +372,7 @@ def _slow_loader():
         x.set_shape((4, 4))
         y.set_shape(())
         return x, y
+    load.peak = 0
     return load
 
 
@@ -401,7 +417,9 @@ def _judge_pipeline(answer):
                             (n_rand, b_rand, f"random case: {n_rand} ids, batch_size={b_rand} (seed {seed}; replay "
                                              f"with lk.check('04.fast_pipeline', fn, seed={seed}))")]:
         ids = np.arange(n, dtype=np.int64)
+        load.peak = 0
         t_fast, batches = _time_one_pass(lambda: call_answer(answer, ids, load, batch))
+        peak = load.peak
         if batches is None:
             raise Mismatch(f"{where}: your function returned None; return the tf.data.Dataset")
         if not isinstance(batches, list):
@@ -417,6 +435,10 @@ def _judge_pipeline(answer):
             missing = sorted(set(ids.tolist()) - set(got.tolist()))
             raise Mismatch(f"{where}: the pipeline should deliver each of the {n} examples exactly once; got "
                            f"{len(got)} examples" + (f", missing ids {missing[:5]}" if missing else ", some twice"))
+        if peak < 2:  # serial loads cannot be faster, however a busy machine skews one timing
+            raise Mismatch(f"{where}: your pipeline ran the loads one at a time (never two waiting at once), so "
+                           "it cannot beat the naive one. Every load waits on I/O — the waits have to overlap: "
+                           "map(load, num_parallel_calls=...).")
         t_naive, _ = _time_one_pass(lambda: naive_pipeline(ids, load, batch))
         for _ in range(2):  # retries: a busy machine can slow one pass
             if t_fast <= t_naive / SPEEDUP:

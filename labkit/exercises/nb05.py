@@ -418,6 +418,12 @@ def _rf_random(rng):
             k, st = int(rng.integers(1, 8)), int(rng.integers(1, 4))
             layers.append((k, st, int(rng.integers(1, 4))) if rng.random() < 0.4 else (k, st))
         out.append(((layers,), {}))
+    # every call: a strided first layer followed by a wider kernel, so ignoring strides changes the answer
+    layers = [(int(rng.integers(1, 8)), int(rng.integers(2, 4)))]
+    for _ in range(int(rng.integers(1, 5))):
+        k, st = int(rng.integers(2, 8)), int(rng.integers(1, 4))
+        layers.append((k, st, int(rng.integers(1, 4))) if rng.random() < 0.4 else (k, st))
+    out.append(((layers,), {}))
     return out
 
 
