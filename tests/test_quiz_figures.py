@@ -104,7 +104,7 @@ def test_english_and_chinese_quote_the_same_run_figures(bank):
                         f"figures:\n  " + "\n  ".join(differ))
 
 
-def test_the_scanner_catches_a_free_run_figure(tmp_path, monkeypatch):
+def test_the_scanner_catches_a_free_run_figure(tmp_path):
     bank = tmp_path / "x.toml"
     bank.write_text('topic = "x"\nnotebook = "00"\n[[questions]]\nid = "x-01"\n'
                     '[questions.en]\nquestion = "Why?"\nexplanation = "The notebook measured 1.8× here. Adam uses 16 bytes."\n'
