@@ -15,6 +15,7 @@ SEEDS = [*range(40), 65, 98]   # 11, 13, 19, 30, 32, 36, 65 and 98 let a wrong a
 
 # (exercise, wrong-answer label) pairs that used to pass on some seeds
 ONCE_FLAKY = [
+    ("05.receptive_field", "fits_visible: a table of the visible cases"),
     ("07.bpe_step", "off_by_one: merges right to left ([5, 5, 5] → [5, new])"),
     ("13.magnitude_mask", "fits_visible: right only on the visible case sizes"),
     ("17.clip_per_example", "fits_visible: right on the fixed cases only"),
@@ -41,7 +42,7 @@ def test_once_flaky_wrong_answer_is_rejected_for_every_seed(exercise_id, label):
     assert not passed, f"{exercise_id}: {label!r} accepted with seeds {passed[:5]}"
 
 
-@pytest.mark.parametrize("exercise_id", sorted({e for e, _ in ONCE_FLAKY}))
+@pytest.mark.parametrize("exercise_id", sorted({e for e, _ in ONCE_FLAKY} - {"05.receptive_field"}))  # 05: own judge
 def test_memorising_answer_is_rejected_for_every_seed(exercise_id):
     answer = _memorising(lk.check.get(exercise_id))
     passed = [seed for seed in SEEDS if _check(exercise_id, answer, seed).passed]
