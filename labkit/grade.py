@@ -293,12 +293,13 @@ def run(sub: Submission, timeout: float = 300.0, mode: str | None = None) -> dic
     except Exception as exc:
         return {"status": f"invalid notebook: {type(exc).__name__}: {str(exc).splitlines()[0][:150] if str(exc) else ''}",
                 "seconds": 0.0, "checks": {}, "errors": [], "notes": [], "expected": expected}
-    res = None
+    res, retried = None, []
     for attempt in (1, 2):
         res = _attempt(sub, timeout, mode, expected)
-        if not res.pop("retry", False):
+        if not res.pop("retry", False) or attempt == 2:
             break
-        res["notes"].append(f"attempt {attempt}: {res['status']}; retried once")
+        retried.append(f"attempt {attempt}: {res['status']}; retried once")
+    res["notes"][:0] = retried  # the note on the failed first attempt survives its retry
     res["seconds"] = time.perf_counter() - t0
     res["expected"] = expected
     return res
