@@ -298,3 +298,86 @@ def test_written_file_is_sorted_readable_json(home):
     assert "\n " in text  # indented for a person reading it
     progress.record_quiz("q-中文", "注意力", True)
     assert "注意力" in (home / "progress.json").read_text(encoding="utf-8")  # not \\u escapes
+
+
+def test_records_with_missing_counts_count_from_zero(home):
+    """A valid record may leave out counts (an older labkit wrote them lazily): they count from 0."""
+    _write(home, {"version": 2, "checks": {"00.a": {"passed": False}},
+                  "quiz": {"q": {"topic": "cnn"}, "r": {"topic": "cnn", "right": 1}}})
+    assert progress.summary()["quiz_accuracy"] == {"cnn": 1.0}
+    progress.record_quiz("q", "cnn", False)
+    progress.record_quiz("r", "cnn", True)
+    progress.record_check("00.a", False)
+    data = progress.load()
+    assert data["quiz"]["q"]["wrong"] == 1 and data["quiz"]["r"]["right"] == 2
+    assert data["checks"]["00.a"]["attempts"] == 1
+    _write(home, {"version": 2, "checks": {}, "quiz": {"q": {"topic": "cnn", "right": 3}}})
+    progress.record_quiz("q", "cnn", True)
+    assert progress.load()["quiz"]["q"]["right"] == 4
+    _write(home, {"version": 2, "checks": {}, "quiz": {"q": {"topic": "cnn", "wrong": 2}}})
+    progress.record_quiz("q", "cnn", True)
+    q = progress.load()["quiz"]["q"]
+    assert (q["right"], q["wrong"]) == (1, 2)
+
+
+def test_merge_keeps_the_larger_side_each_way(home):
+    progress.record_check("00.a", True)
+    progress.record_quiz("q", "cnn", False)
+    progress.record_quiz("q", "cnn", False)
+    progress.record_quiz("q", "cnn", True)  # disk: right 1, wrong 2, pass
+    disk = progress.load()
+    progress.save({"version": 2, "checks": {"00.a": {"passed": False, "attempts": 0}},
+                   "quiz": {"q": {"topic": "cnn", "right": 0, "wrong": 0}}})
+    after = progress.load()
+    assert after["checks"]["00.a"]["passed"] is True and after["checks"]["00.a"]["attempts"] == 1
+    assert after["checks"]["00.a"]["last"] == disk["checks"]["00.a"]["last"]
+    assert (after["quiz"]["q"]["right"], after["quiz"]["q"]["wrong"]) == (1, 2)
+    assert after["quiz"]["q"]["last"] == disk["quiz"]["q"]["last"]
+    # records without counts or time on the new side keep the disk's
+    progress.save({"version": 2, "checks": {"00.a": {"passed": True}}, "quiz": {"q": {"topic": "cnn"}}})
+    again = progress.load()
+    assert again["checks"]["00.a"]["attempts"] == 1 and again["checks"]["00.a"]["last"] == disk["checks"]["00.a"]["last"]
+    assert (again["quiz"]["q"]["right"], again["quiz"]["q"]["wrong"]) == (1, 2)
+    # and the other way round: disk records without counts
+    _write(home, {"version": 2, "checks": {"00.b": {"passed": False}}, "quiz": {"p": {"topic": "rnn"}}})
+    progress.save({"version": 2, "checks": {"00.b": {"passed": False, "attempts": 0}},
+                   "quiz": {"p": {"topic": "rnn", "right": 0, "wrong": 0}}})
+    d = progress.load()
+    assert d["checks"]["00.b"]["attempts"] == 0 and (d["quiz"]["p"]["right"], d["quiz"]["p"]["wrong"]) == (0, 0)
+
+
+def test_migrated_collapse_keeps_a_later_pass_and_counts_missing_attempts_as_zero(monkeypatch):
+    monkeypatch.setitem(progress.RENUMBER_V2, "06", "08")
+    merged = progress.migrate({"version": 1, "checks": {"07.k": {"passed": False},
+                                                        "06.k": {"passed": True, "attempts": 2}}})
+    assert merged["checks"]["08.k"] == {"passed": True, "attempts": 2}
+    merged = progress.migrate({"version": 1, "checks": {"07.k": {"passed": False, "attempts": 3},
+                                                        "06.k": {"passed": False}}})
+    assert merged["checks"]["08.k"]["attempts"] == 3
+    assert progress.migrate({"version": 1, "quiz": {}}) == {"version": 2, "quiz": {}, "checks": {}}
+
+
+def test_a_fresh_learner_has_empty_current_progress(home):
+    assert progress.load() == {"version": progress.VERSION, "checks": {}, "quiz": {}}
+
+
+def test_progress_folder_is_created_however_deep(home, monkeypatch):
+    deep = home / "a" / "b" / "c"
+    monkeypatch.setenv("LABKIT_HOME", str(deep))
+    progress.record_check("00.a", True)
+    assert progress.load()["checks"]["00.a"]["passed"] and (deep / "progress.json").exists()
+
+
+def test_backup_name_says_when(home, capsys):
+    (home / "progress.json").write_text("{oops", encoding="utf-8")
+    progress.record_check("00.a", True)
+    (kept,) = home.glob("progress.damaged-*.json")
+    assert re.fullmatch(r"progress\.damaged-\d{8}-\d{6}-\d+\.json", kept.name)
+
+
+def test_report_and_widget_speak_chinese(home, exercises):
+    progress.record_quiz("q", "cnn", True)
+    assert progress.report("zh").splitlines()[0] == "进度（每个笔记本已通过的练习）"
+    box = progress.widget("zh")
+    assert box.children[0].description == "刷新"
+    assert "<th>笔记本</th><th>练习</th>" in box.children[1].value and "<b>最薄弱的主题：</b> cnn" in box.children[1].value
