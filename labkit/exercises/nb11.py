@@ -1,7 +1,7 @@
 """Exercises of 11_distributed_training."""
 import numpy as np
 
-from ..check import Exercise, Mismatch, function_exercise, register
+from ..check import Exercise, Mismatch, fresh_seed, function_exercise, register
 from ..distribute import allreduce_time
 
 # ------------------------------------------------------------------ 1. shard a dataset per replica
@@ -23,11 +23,14 @@ def replica_dataset(ds, global_batch_size, ctx):
 def _shard_jobs(rng):
     """The fixed jobs (96 examples, global batch 16) and two random ones (sizes varied)."""
     jobs = [(pipelines, replicas, _N_EXAMPLES, _GLOBAL_BATCH) for pipelines, replicas in _CONTEXTS]
-    for _ in range(2):
+    for j in range(2):
         pipelines = int(rng.choice([1, 2, 3, 4]))
         replicas = pipelines * int(rng.choice([1, 2, 3]))
         per_replica = int(rng.integers(1, 6))
-        n = pipelines * per_replica * (replicas // pipelines) * int(rng.integers(1, 5))
+        while j == 0 and per_replica == _GLOBAL_BATCH // replicas:   # every call: a job where hard-coding
+            per_replica = int(rng.integers(1, 6))                        # the visible global batch of 16 fails
+        # job 0 gives each pipeline >= 2 per-replica batches: a wrong batch size then shows in a batch's length
+        n = pipelines * per_replica * (replicas // pipelines) * int(rng.integers(2 if j == 0 else 1, 5))
         jobs.append((pipelines, replicas, n, per_replica * replicas))
     return jobs
 
@@ -36,7 +39,7 @@ def _judge_shard(answer):
     import tensorflow as tf
     if not callable(answer):
         raise Mismatch(f"expected a function, got {type(answer).__name__}")
-    seed = int(np.random.SeedSequence().entropy % (2 ** 31))   # fresh per judge call, reported on a ✗
+    seed = fresh_seed()   # fresh per judge call, reported on a ✗; lk.check(..., seed=…) replays it
     for pipelines, replicas, n_examples, global_batch in _shard_jobs(np.random.default_rng(seed)):
         seen = []
         per_replica = global_batch // replicas

@@ -128,7 +128,16 @@ def _overlap_random(rng):
     h, w = (int(v) for v in rng.integers(3, 16, size=2))
     mask = rng.random((h, w)) < rng.uniform(0.1, 0.6)
     attr = rng.normal(size=(h, w)) * rng.uniform(0.1, 10) + rng.uniform(0, 2) * mask
-    return [{"args": (attr, mask), "label": f"(random: {h}×{w})"}]
+    cases = [{"args": (attr, mask), "label": f"(random: {h}×{w})"}]
+    # every call: positive attribution both on and off the object, so the answer is strictly between 0 and 1
+    # and no shortcut (a share of pixels, a fixed 0 or 1) matches it by luck
+    h, w = (int(v) for v in rng.integers(4, 16, size=2))
+    mask = rng.random((h, w)) < rng.uniform(0.2, 0.6)
+    mask[0, 0], mask[-1, -1] = True, False
+    attr = rng.normal(size=(h, w)) * rng.uniform(0.1, 10) + rng.uniform(0, 2) * mask
+    attr[0, 0], attr[-1, -1] = abs(attr[0, 0]) + 0.1, abs(attr[-1, -1]) + 0.1
+    cases.append({"args": (attr, mask), "label": f"(random: {h}×{w}, positive on and off the object)"})
+    return cases
 
 
 def _overlap_inplace(attr, mask):

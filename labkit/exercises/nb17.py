@@ -394,7 +394,10 @@ def _pgd_cases():
 def _pgd_random(rng):
     eps = float(rng.uniform(0.02, 0.3))
     return [_pgd_case(rng, int(rng.integers(2, 6)), int(rng.integers(3, 8)), int(rng.integers(2, 4)), eps,
-                      float(eps * rng.uniform(0.2, 1.0)), int(rng.integers(2, 8)), "(random)")]
+                      float(eps * rng.uniform(0.2, 1.0)), int(rng.integers(2, 8)), "(random)"),
+            # every call: steps · α ≥ 3ε, so the iterate must be projected back onto the ε-ball
+            _pgd_case(rng, int(rng.integers(3, 6)), int(rng.integers(4, 8)), int(rng.integers(2, 4)), eps / 2,
+                      float(eps / 2 * rng.uniform(0.5, 1.0)), int(rng.integers(6, 11)), "(random: many steps)")]
 
 
 def _pgd_no_ball(grad_fn, x, y, eps, alpha, steps, rng):
