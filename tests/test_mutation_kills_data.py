@@ -389,3 +389,42 @@ def test_split_follows_seed_and_test_size():
     for bad in (0.0, 1.0, -0.2, 1.5):
         with pytest.raises(ValueError, match="test_size"):
             data.split(X, y, test_size=bad)
+
+
+def test_suggestions_are_the_three_closest_names_and_loose_enough():
+    with pytest.raises(ValueError) as e:
+        data.get("minst")  # a typo: five names are close; the learner sees the best three
+    assert "Did you mean 'mnist', 'mnist1d', 'sunspots'? Available:" in str(e.value)
+    with pytest.raises(ValueError) as e:
+        data.get("ss")  # a loose match still helps
+    assert "Did you mean 'shapes', 'spirals', 'sunspots'? " in str(e.value)
+    with pytest.raises(ValueError) as e:
+        data.get("zzzzzzqqq")
+    assert str(e.value).startswith("Unknown dataset 'zzzzzzqqq'. Available: breast_cancer, co2, ")
+
+
+def test_the_download_contacts_the_right_host_and_port_with_short_timeouts(fake_net, monkeypatch):
+    served, _ = fake_net
+    seen = []
+    monkeypatch.setattr(data.socket, "getaddrinfo", lambda host, port: seen.append(("dns", host, port)) or [1])
+
+    class Conn:
+        def close(self):
+            seen.append(("closed",))
+    monkeypatch.setattr(data.socket, "create_connection",
+                        lambda addr, timeout: seen.append(("tcp", addr, timeout)) or Conn())
+    real = data.urllib.request.urlopen
+    monkeypatch.setattr(data.urllib.request, "urlopen",
+                        lambda url, timeout: seen.append(("get", url, timeout)) or real(url, timeout=timeout))
+    url = "https://files.example.org/a/b.bin"
+    served[url] = b"data"
+    data._online("demo", url, "nested/b.bin", hashlib.sha256(b"data").hexdigest(), "digits")
+    assert seen == [("dns", "files.example.org", 443), ("tcp", ("files.example.org", 443), 0.8), ("closed",),
+                    ("get", url, 5.0)]
+    assert (data.cache_dir() / "nested" / "b.bin").read_bytes() == b"data"
+
+
+def test_split_defaults_are_a_quarter_and_seed_0():
+    X, y = np.arange(40)[:, None], np.arange(40) % 2
+    a, b = data.split(X, y), data.split(X, y, test_size=0.25, seed=0)
+    assert len(a[1]) == 10 and all(np.array_equal(u, v) for u, v in zip(a, b))
