@@ -455,3 +455,57 @@ def test_out_and_timeout_validation(tmp_path):
     for bad in (True, None, "5"):
         with pytest.raises(TypeError):
             grade._validate_timeout(bad)
+
+
+# ---------------------------------------------------------------- the client itself, with a fake kernel
+def test_run_one_saves_outputs_after_each_cell_and_says_which_cell_runs(tmp_path, monkeypatch):
+    """The trusted client writes the kernel spec for the sandbox, records the running cell (for the
+    time-limit report) and saves the executed notebook after every cell, so a later hang loses nothing."""
+    import jupyter_client
+    import jupyter_client.kernelspec
+    import nbclient
+    box, private = tmp_path / "box", tmp_path / "private"
+    box.mkdir()
+    private.mkdir()
+    nb_path = _nb(box / "00_welcome.ipynb", "x = 1  # first\ny = 2", "print('two')")
+    out_path, state_path = private / "executed.ipynb", private / "state.json"
+    seen = {}
+
+    class FakeKM:
+        def __init__(self, **kw):
+            seen["km"] = kw
+
+    class FakeKSM:
+        def __init__(self, kernel_dirs):
+            seen["kernel_dirs"] = kernel_dirs
+
+    class FakeClient:
+        def __init__(self, nb, km, timeout, allow_errors, startup_timeout, on_cell_start, on_cell_executed):
+            seen["client"] = dict(timeout=timeout, allow_errors=allow_errors, startup_timeout=startup_timeout)
+            self.nb, self.start, self.done = nb, on_cell_start, on_cell_executed
+
+        def execute(self, cwd):
+            seen["cwd"] = cwd
+            for i, cell in enumerate(self.nb.cells):
+                self.start(cell=cell, cell_index=i)
+                seen.setdefault("states", []).append(json.loads(state_path.read_text()))
+                cell.outputs = [_stdout(f"out {i}\n")]
+                self.done(cell=cell, cell_index=i)
+                seen.setdefault("saved", []).append(len(nbformat.read(out_path, as_version=4).cells[i].outputs))
+            raise RuntimeError("kernel died after the last cell")
+    monkeypatch.setattr(jupyter_client, "KernelManager", FakeKM)
+    monkeypatch.setattr(jupyter_client.kernelspec, "KernelSpecManager", FakeKSM)
+    monkeypatch.setattr(nbclient, "NotebookClient", FakeClient)
+    with pytest.raises(RuntimeError, match="kernel died"):
+        grade._run_one(str(nb_path), str(out_path), str(state_path), "none", 42)
+    spec = json.loads((private / "kernels" / "labkit-sandbox" / "kernel.json").read_text())
+    assert spec == {"argv": grade.kernel_argv("none", box), "display_name": "labkit sandbox", "language": "python"}
+    assert seen["kernel_dirs"] == [str(private / "kernels")]
+    assert seen["km"]["kernel_name"] == "labkit-sandbox" and seen["km"]["transport"] == "ipc"
+    assert seen["km"]["ip"] == str(box / ".rt" / "k") and seen["km"]["connection_file"] == str(box / ".rt" / "kernel.json")
+    assert seen["client"] == {"timeout": 42, "allow_errors": True, "startup_timeout": 120} and seen["cwd"] == str(box)
+    assert [(s["cell"], s["line"]) for s in seen["states"]] == [(0, "x = 1  # first"), (1, "print('two')")]
+    assert seen["saved"] == [1, 1]  # each cell's output was on disk right after it ran
+    final = nbformat.read(out_path, as_version=4)  # saved once more when the client failed
+    assert [c.outputs[0]["text"] for c in final.cells] == ["out 0\n", "out 1\n"]
+    assert not (private / "executed.ipynb.tmp").exists()
