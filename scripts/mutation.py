@@ -7,11 +7,12 @@ share of mutants killed — overall and for *logic* mutants only (leaving out mu
 a message string). Figures go to ``build/mutation/summary.json``; tests/README.md records them.
 
 Isolation: mutmut's forkserver mode (the default fork mode deadlocks once TensorFlow has started
-threads) with ``forkserver_warmup = none``, so each mutant runs in a fresh process that imports
-labkit itself — code that runs at import time is judged under the mutant too (``check`` uses
-``collect``: nothing it mutates runs at import, see WARMUP).
+threads) with ``forkserver_warmup = collect``: the server imports the tests once and each mutant runs in
+a fork of it. The few functions that run while the tests are collected (IMPORT_TIME) are judged in a
+second pass with ``forkserver_warmup = none`` (a fresh interpreter per mutant), so code that runs at
+import time is judged under its mutant too. grade's two sandbox tests are left out (DESELECT).
 
-Usage: python scripts/mutation.py [module ...] [--jobs N]
+Usage: python scripts/mutation.py [module ...] [--jobs N] [--sample N] [--resume] [--summary-only]
 """
 from __future__ import annotations
 
@@ -37,16 +38,26 @@ TESTS = {  # each module's own tests (tests/test_mutation_kills_<module>*.py are
     "grade": ["tests/test_grade.py"],
 }
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+#: tests left out of a module's mutation run: grade's two sandbox tests start real kernels under bubblewrap
+#: (minutes per mutant on a loaded machine, and a slow mutant would count as a timeout, i.e. killed);
+#: grade's figure is therefore that of its fast tests alone, which drive _attempt with a fake client.
+DESELECT = {"grade": "not sandbox"}
 
 
-# "collect" pre-imports the test modules once in the fork server; fair only where no mutated function runs
-# at import time (check: its import defines classes and constants only, and the exercise modules are
-# loaded lazily inside the tests). Elsewhere "none": every mutant imports labkit afresh.
-WARMUP = {"check": "collect"}
+# "collect" pre-imports the test modules once in the fork server (a mutant then costs a fork, not a fresh
+# interpreter: several times faster). The server runs with no mutant active, so a function that runs while
+# the tests are collected (at import time) would be judged unmutated there: IMPORT_TIME names those
+# functions per module (measured with sys.setprofile over `pytest --collect-only`), and their mutants are
+# judged in a second pass with warmup "none" (a fresh interpreter each), so no figure is flattered.
+WARMUP = {"check": "collect", "quiz": "collect", "progress": "collect", "student": "collect",
+          "data": "collect", "grade": "collect"}
+IMPORT_TIME = {"progress": ("use_exercises",), "data": ("_register", "names"),
+               "grade": ("_probe", "sandbox_mode", "_unshare_base")}
 
 
-def _setup_cfg(module: str, tests: list[str]) -> str:
+def _setup_cfg(module: str, tests: list[str], warmup: str | None = None) -> str:
     sel = "\n    ".join(tests)
+    extra = f"\n    -k\n    {DESELECT[module]}" if module in DESELECT else ""
     return f"""[mutmut]
 source_paths = labkit/
 only_mutate = labkit/{module}.py
@@ -59,17 +70,23 @@ pytest_add_cli_args =
     no:nbval
     -p
     no:xdist
-    -q
+    -q{extra}
 do_not_mutate_patterns =
     ^\s*raise \w+\(
     ^\s*print\(
 process_isolation = forkserver
-forkserver_warmup = {WARMUP.get(module, "none")}
+timeout_constant = 5
+forkserver_warmup = {warmup or WARMUP.get(module, "none")}
 also_copy =
     datasets/
     notebooks/
 """
 
+
+# timeout_constant: mutmut's wall limit per mutant is (measured test time + constant) × 15 s. Its default
+# constant (1 s) gives 16 s to a quick test, too little on a loaded machine when the test's first call
+# imports a large library in the forked child (sklearn in data.split): that is a false "timeout" kill.
+# 5 s (≥ 90 s per mutant) ends genuine infinite loops (e.g. a 0-byte read chunk in hash_file) still soon.
 
 # Statements that only build a message (raise X(...), print(...)) are not mutated, to save time: every
 # mutant there changes a message only. String-only mutants elsewhere are classified by is_message_only().
@@ -119,8 +136,19 @@ def is_message_only(diff: str) -> bool:
     return bool(changed) and all(" " in body(s) or len(body(s)) > 12 or "{" in s for s in changed)
 
 
-def summarise(work: Path, module: str) -> dict:
-    """Counts by status, and the killed share overall and for logic mutants, read in ``work``."""
+def _all_keys(work: Path, module: str) -> list[str]:
+    meta = work / "mutants" / "labkit" / f"{module}.py.meta"
+    return sorted(json.loads(meta.read_text())["exit_code_by_key"]) if meta.exists() else []
+
+
+def _function_of(mutant: str) -> str:
+    """``labkit.data.x__register__mutmut_3`` → ``_register``; methods (``xǁClassǁname__mutmut_1``) → ``name``."""
+    name = mutant.rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0]
+    return name.rsplit("ǁ", 1)[-1] if "ǁ" in name else name[2:]
+
+
+def summarise(work: Path, module: str, only: set[str] | None = None) -> dict:
+    """Counts by status, and the killed share overall and for logic mutants, read in ``work`` (``only``: the sample)."""
     cwd = os.getcwd()
     os.chdir(work)
     sys.path.insert(0, str(work))
@@ -132,6 +160,8 @@ def summarise(work: Path, module: str) -> dict:
             m = SourceFileMutationData(path=path)
             m.load()
             for key, code in m.exit_code_by_key.items():
+                if only is not None and key not in only:
+                    continue
                 status = status_by_exit_code[code]
                 if status == "not checked":
                     rows.append({"mutant": key, "status": status, "message_only": False, "diff": ""})
@@ -193,8 +223,22 @@ def main(argv: list[str] | None = None) -> int:
                     subprocess.run(mutmut + ["labkit.no_such_module.none"], cwd=work, env=env, check=False)
                 keys = sorted(json.loads(meta.read_text())["exit_code_by_key"])
                 names = keys[::max(1, len(keys) // args.sample)]
-            subprocess.run(mutmut + names, cwd=work, env=env, check=False)
-        s = summarise(work, module)
+            late = [n for n in (names or _all_keys(work, module)) if _function_of(n) in IMPORT_TIME.get(module, ())]
+            first = [n for n in names if n not in late] if names else []
+            if not (names and not first):
+                subprocess.run(mutmut + first, cwd=work, env=env, check=False)
+            if late and WARMUP.get(module, "none") == "collect":  # rejudge import-time functions in fresh interpreters
+                cfg = work / "setup.cfg"
+                text = cfg.read_text()
+                # (same timeout_constant as the first pass: mutmut forgets every "timeout" result when it changes;
+                # ≥ 75 s per mutant also covers a fresh interpreter's start-up on a loaded machine)
+                cfg.write_text(text.replace("forkserver_warmup = collect", "forkserver_warmup = none"))
+                try:
+                    subprocess.run(mutmut + late, cwd=work, env=env, check=False)
+                finally:
+                    cfg.write_text(text)
+        sample = set(_all_keys(work, module)[::max(1, len(_all_keys(work, module)) // args.sample)]) if args.sample else None
+        s = summarise(work, module, sample)
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}  # other runs may have written
         summary[module] = {k: v for k, v in s.items() if k != "survivors"}
         (OUT / f"{module}-survivors.json").write_text(json.dumps(s["survivors"], indent=1))

@@ -381,3 +381,14 @@ def test_report_and_widget_speak_chinese(home, exercises):
     box = progress.widget("zh")
     assert box.children[0].description == "刷新"
     assert "<th>笔记本</th><th>练习</th>" in box.children[1].value and "<b>最薄弱的主题：</b> cnn" in box.children[1].value
+
+
+def test_merge_takes_the_newer_side_when_it_is_larger(home):
+    """A save from a kernel that did more (more answers, a later time) wins field by field."""
+    _write(home, {"version": 2, "checks": {"00.a": {"passed": False, "attempts": 0, "last": "2026-01-01T00:00:00"}},
+                  "quiz": {"q": {"topic": "cnn", "right": 0, "wrong": 0, "last": "2026-01-01T00:00:00"}}})
+    progress.save({"version": 2, "checks": {"00.a": {"passed": False, "last": "2026-02-01T00:00:00"}},
+                   "quiz": {"q": {"topic": "cnn", "right": 2, "last": "2026-02-01T00:00:00"}}})
+    d = progress.load()
+    assert d["checks"]["00.a"]["attempts"] == 0 and d["checks"]["00.a"]["last"] == "2026-02-01T00:00:00"
+    assert (d["quiz"]["q"]["right"], d["quiz"]["q"]["wrong"]) == (2, 0) and d["quiz"]["q"]["last"] == "2026-02-01T00:00:00"
