@@ -195,3 +195,15 @@ def test_unwritable_output_folder_is_named(nb, tmp_path):
         out.chmod(0o500)
     with pytest.raises(ValueError, match=f"cannot write to {out}"):
         student.make(out, [nb])
+
+
+def test_default_folder_nested_folders_and_a_sorted_manifest(nb, tmp_path, monkeypatch):
+    second = _nb(tmp_path / "src" / "01_first.ipynb", new_code_cell("x = 1"))
+    monkeypatch.chdir(tmp_path)
+    res = student.make(notebooks=[nb, second])  # the default folder is ./student
+    assert [r.path for r in res] == [Path("student") / nb.name, Path("student") / second.name]
+    text = (tmp_path / "student" / student.MANIFEST).read_text(encoding="utf-8")
+    assert text.index(second.name) < text.index(nb.name) and "\n " in text  # sorted, one entry a line
+    deep = tmp_path / "a" / "b" / "student"
+    assert student.make(deep, [nb])[0].action == "written" and (deep / nb.name).exists()
+    assert not [p for p in deep.iterdir() if p.name not in (nb.name, student.MANIFEST)]  # no probe left
