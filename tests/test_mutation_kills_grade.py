@@ -7,6 +7,7 @@ exercised for real in a second or two.
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -107,7 +108,9 @@ def test_bwrap_command_isolates_the_kernel(tmp_path):
     assert ro["/usr"] == "/usr" and str(grade.ROOT / "labkit") in ro and str(grade.ROOT / "datasets") in ro
     assert str(Path(sys.prefix).resolve()) in ro and str(grade.ROOT) not in ro
     assert str(Path.home()) not in ro or str(Path.home()) == str(Path(sys.base_prefix).resolve())
-    assert ("/etc/passwd", "/etc/passwd") in _pairs(argv, "--ro-bind-try")
+    etc = {a for a, b in _pairs(argv, "--ro-bind-try") if a == b}
+    assert {f"/etc/{n}" for n in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "passwd", "group",
+                                  "nsswitch.conf", "hosts", "alternatives", "matplotlibrc", "mime.types")} == etc
     assert ("/proc", "/dev") == (argv[argv.index("--proc") + 1], argv[argv.index("--dev") + 1])
     assert argv[argv.index("--tmpfs") + 1] == "/tmp"
     env = dict(_pairs(argv, "--setenv"))
@@ -135,6 +138,7 @@ def test_kill_tree_kills_detached_grandchildren():
     script = ("import subprocess, sys, time\n"
               "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'], start_new_session=True)\n"
               "print(p.pid, flush=True)\ntime.sleep(300)\n")
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])  # the grader's own child
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
     grandchild = int(proc.stdout.readline())
     assert grade._descendants(proc.pid) == [grandchild]
@@ -152,6 +156,9 @@ def test_kill_tree_kills_detached_grandchildren():
     else:
         pytest.fail("the detached grandchild survived")
     assert grade._descendants(proc.pid) == []  # a dead process has none (no exception)
+    assert bystander.poll() is None  # only the submission's tree is killed
+    bystander.kill()
+    bystander.wait()
 
 
 # ---------------------------------------------------------------- reading results
@@ -162,12 +169,13 @@ def test_results_from_reads_list_texts_and_ignores_stderr_and_other_ids():
         new_output("stream", name="stderr", text="✓ 00.standardize — on stderr: ignored\n"),
         {"output_type": "stream", "name": "stdout", "text": ["✗ 00.standardize — t: wrong\n", "noise\n"]},
         _stdout("✓ 00.standardize — t: correct.\n✓ 00.other — o: fine\nnot a verdict ✓ 00.x — y\n"),
+        {"output_type": "stream", "name": "stdout", "text": ["✗ 00.other — o: ", "retried\n"]},  # a line in two parts
         {"output_type": "error", "ename": "KeyError", "evalue": "x" * 300, "traceback": []},
         {"output_type": "error"},
     ]
     checks, errors, notes = grade.results_from(nb, ["00.standardize", "00.other"])
     assert checks == {"00.standardize": {"passed": True, "message": "✓ 00.standardize — t: correct."},
-                      "00.other": {"passed": True, "message": "✓ 00.other — o: fine"}}
+                      "00.other": {"passed": False, "message": "✗ 00.other — o: retried"}}  # the last attempt
     assert errors == ["cell 1: KeyError: " + "x" * 160, "cell 1: ?: "]
     assert notes == []
     long = "✓ 00.standardize — " + "y" * 400
@@ -269,6 +277,7 @@ def client(tmp_path, monkeypatch):
 
     def popen(argv, **kw):
         assert argv[:2] == [sys.executable, "-c"] and "_run_one" in argv[2]
+        compile(argv[2], "<client command>", "exec")  # the command the real client would run is valid Python
         launched.append(kw)
         return real_popen([sys.executable, str(fake)] + argv[3:], **kw)
     monkeypatch.setattr(grade.subprocess, "Popen", popen)
@@ -352,7 +361,8 @@ def test_run_validates_retries_once_and_times(tmp_path, monkeypatch):
     bad = tmp_path / "00_welcome.ipynb"
     bad.write_text('{"cells": 1}')
     res = grade.run(grade.Submission("x", bad), mode="none")
-    assert res["status"].startswith("invalid notebook: ") and res["checks"] == {} and res["seconds"] == 0.0
+    assert re.match(r"invalid notebook: \w*(Error|Exception): ", res["status"]), res["status"]
+    assert res["checks"] == {} and res["seconds"] == 0.0 and res["notes"] == [] and res["errors"] == []
     assert res["expected"] == ["00.standardize"]
     good = _nb(tmp_path / "01_gd.ipynb", "1")
     calls = []
@@ -467,7 +477,7 @@ def test_run_one_saves_outputs_after_each_cell_and_says_which_cell_runs(tmp_path
     box, private = tmp_path / "box", tmp_path / "private"
     box.mkdir()
     private.mkdir()
-    nb_path = _nb(box / "00_welcome.ipynb", "x = 1  # first\ny = 2", "print('two')")
+    nb_path = _nb(box / "00_welcome.ipynb", "x = 1  # first\ny = 2", "print('two')  # " + "z" * 100)
     out_path, state_path = private / "executed.ipynb", private / "state.json"
     seen = {}
 
@@ -497,14 +507,15 @@ def test_run_one_saves_outputs_after_each_cell_and_says_which_cell_runs(tmp_path
     monkeypatch.setattr(jupyter_client.kernelspec, "KernelSpecManager", FakeKSM)
     monkeypatch.setattr(nbclient, "NotebookClient", FakeClient)
     with pytest.raises(RuntimeError, match="kernel died"):
-        grade._run_one(str(nb_path), str(out_path), str(state_path), "none", 42)
+        grade._run_one(str(nb_path), str(out_path), str(state_path), "unshare", 42)
     spec = json.loads((private / "kernels" / "labkit-sandbox" / "kernel.json").read_text())
-    assert spec == {"argv": grade.kernel_argv("none", box), "display_name": "labkit sandbox", "language": "python"}
+    assert spec == {"argv": grade.kernel_argv("unshare", box), "display_name": "labkit sandbox", "language": "python"}
     assert seen["kernel_dirs"] == [str(private / "kernels")]
     assert seen["km"]["kernel_name"] == "labkit-sandbox" and seen["km"]["transport"] == "ipc"
     assert seen["km"]["ip"] == str(box / ".rt" / "k") and seen["km"]["connection_file"] == str(box / ".rt" / "kernel.json")
     assert seen["client"] == {"timeout": 42, "allow_errors": True, "startup_timeout": 120} and seen["cwd"] == str(box)
-    assert [(s["cell"], s["line"]) for s in seen["states"]] == [(0, "x = 1  # first"), (1, "print('two')")]
+    assert [(s["cell"], s["line"]) for s in seen["states"]] == [(0, "x = 1  # first"),
+                                                                 (1, ("print('two')  # " + "z" * 100)[:80])]
     assert seen["saved"] == [1, 1]  # each cell's output was on disk right after it ran
     final = nbformat.read(out_path, as_version=4)  # saved once more when the client failed
     assert [c.outputs[0]["text"] for c in final.cells] == ["out 0\n", "out 1\n"]
