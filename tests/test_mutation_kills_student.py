@@ -207,3 +207,11 @@ def test_default_folder_nested_folders_and_a_sorted_manifest(nb, tmp_path, monke
     deep = tmp_path / "a" / "b" / "student"
     assert student.make(deep, [nb])[0].action == "written" and (deep / nb.name).exists()
     assert not [p for p in deep.iterdir() if p.name not in (nb.name, student.MANIFEST)]  # no probe left
+
+
+def test_a_skipped_copy_is_named_so_the_learner_knows_which(nb, tmp_path):
+    out = tmp_path / "student"
+    student.make(out, [nb])
+    (out / nb.name).write_text("my edits", encoding="utf-8")
+    (res,) = student.make(out, [nb])
+    assert (res.path, res.action, res.backup) == (out / nb.name, "skipped", None)
