@@ -520,3 +520,11 @@ def test_run_one_saves_outputs_after_each_cell_and_says_which_cell_runs(tmp_path
     final = nbformat.read(out_path, as_version=4)  # saved once more when the client failed
     assert [c.outputs[0]["text"] for c in final.cells] == ["out 0\n", "out 1\n"]
     assert not (private / "executed.ipynb.tmp").exists()
+
+
+def test_bubblewrap_is_chosen_wherever_it_works():
+    """The probe asks bubblewrap for the isolation the kernels get; where bwrap runs, that probe must pass
+    (a probe that failed for its own reasons would silently fall back to the weaker unshare sandbox)."""
+    if not grade.shutil.which("bwrap") or not grade._probe(["bwrap", "--ro-bind", "/", "/", "true"]):
+        pytest.skip("bubblewrap is not installed or cannot run here")
+    assert grade.sandbox_mode() == "bwrap"
