@@ -67,7 +67,7 @@ plan: $(STAMP)
 student: $(STAMP)
 	$(BIN)/labkit student --out student
 
-# re-create datasets/tiny_gpt.npz and tiny_gpt_draft.npz (deterministic; see datasets/README.md)
+# re-create datasets/tiny_gpt.npz and its two drafts (deterministic up to rounding; see datasets/README.md)
 pretrained: $(STAMP)
 	nice -n 5 $(BIN)/python scripts/make_pretrained.py $(PRETRAINED_ARGS)
 

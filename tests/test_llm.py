@@ -208,6 +208,22 @@ def test_generate_is_seeded_and_crops_to_context():
         llm.generate(model, np.array([]), 3)
 
 
+def test_generate_traced_step_matches_eager_and_sees_new_weights():
+    cfg = llm.GPTConfig(vocab_size=12, context=8, d_model=16, n_layers=1, n_heads=2)
+    model = llm.build_gpt(cfg, seed=0)
+    prompt = np.array([[1, 2, 3], [4, 5, 6]], "int32")
+
+    def eager_greedy(n):
+        out = prompt.copy()
+        for _ in range(n):
+            nxt = np.asarray(model(out[:, -8:], training=False))[:, -1].argmax(-1)
+            out = np.concatenate([out, nxt[:, None].astype("int32")], 1)
+        return out
+    assert (llm.generate(model, prompt, 9, temperature=0) == eager_greedy(9)).all()   # past the context too
+    model.set_weights([w * 1.5 for w in model.get_weights()])                        # the traced step reads the new weights
+    assert (llm.generate(model, prompt, 9, temperature=0) == eager_greedy(9)).all()
+
+
 def test_lm_arrays_shift_by_one():
     X, Y = llm.lm_arrays(np.arange(10), 4, stride=3)
     assert X.tolist() == [[0, 1, 2, 3], [3, 4, 5, 6]]
@@ -251,7 +267,7 @@ def test_python_source_corpus_is_code_and_stable():
     assert a.modules and a.python.count(".") == 2
 
 
-@pytest.mark.parametrize("name", ["tiny_gpt", "tiny_gpt_draft"])
+@pytest.mark.parametrize("name", ["tiny_gpt", "tiny_gpt_draft", "tiny_gpt_draft_distilled"])
 def test_shipped_models_load_and_are_causal_lms(name):
     from labkit.llm import pretrained
     if not pretrained.PRETRAINED[name]["sha256"]:
@@ -263,3 +279,24 @@ def test_shipped_models_load_and_are_causal_lms(name):
     ids = np.array(tok.encode("The for statement "))
     out = llm.generate(model, ids, 5, temperature=0)
     assert out.shape == (len(ids) + 5,) and (out[:len(ids)] == ids).all()
+
+
+def test_train_for_learns_respects_its_caps_and_trains_only_trainable_variables():
+    cfg = llm.GPTConfig(vocab_size=12, context=8, d_model=16, n_layers=1, n_heads=2)
+    model = llm.build_gpt(cfg, seed=0)
+    X = np.tile(np.arange(8, dtype=np.int32) % 12, (32, 1))            # a fixed pattern: easy to learn
+    Y = (X + 1) % 12
+    before = llm.evaluate_loss(model, X, Y)
+    frozen = model.blocks[0]
+    frozen.trainable = False
+    w_frozen = [w.copy() for w in frozen.get_weights()]
+    run = llm.train_for(model, X, Y, seconds=60, lr=1e-2, batch_size=8, max_steps=40)
+    assert run["steps"] == 40 and len(run["losses"]) == 40 and run["warmup_s"] > 0
+    assert llm.evaluate_loss(model, X, Y) < 0.5 * before
+    assert all(np.array_equal(a, b) for a, b in zip(w_frozen, frozen.get_weights()))
+    with pytest.raises(ValueError, match="batch_size"):
+        llm.train_for(model, X, Y, seconds=1, batch_size=33)
+    with pytest.raises(ValueError, match="seconds"):
+        llm.train_for(model, X, Y, seconds=0)
+    with pytest.raises(ValueError, match="matching"):
+        llm.train_for(model, X, Y[:, :-1], seconds=1)

@@ -8,7 +8,8 @@ One readable decoder-only transformer in Keras 3, small enough to read in a less
 * :mod:`.tokenizer`  — :class:`CharTokenizer` and a from-scratch byte-pair encoder
   (:func:`train_bpe`, :class:`BPETokenizer`);
 * :mod:`.sampling`   — top-k / top-p filters, :func:`sample_next`, :func:`generate`;
-* :mod:`.training`   — :func:`lm_batches` (tf.data for next-token training), :class:`TimeBudget`;
+* :mod:`.training`   — :func:`lm_batches` (tf.data for next-token training), :class:`TimeBudget`,
+  :func:`train_for` (a budgeted fine-tuning loop, 15);
 * :mod:`.pretrained` — :func:`load_pretrained` (the tiny GPT shipped in ``datasets/``).
 
 Each piece is matched in tests against the library that does the same job:
@@ -38,7 +39,7 @@ _WHERE = {
     "top_k_filter": "sampling", "top_p_filter": "sampling", "sample_next": "sampling", "generate": "sampling",
     "softmax": "sampling",
     "lm_batches": "training", "lm_arrays": "training", "TimeBudget": "training", "compile_lm": "training",
-    "evaluate_loss": "training",
+    "evaluate_loss": "training", "train_for": "training",
     "load_pretrained": "pretrained", "pretrained_info": "pretrained", "save_weights": "pretrained", "load_weights": "pretrained",
     "PRETRAINED": "pretrained",
 }

@@ -21,9 +21,10 @@ from .tokenizer import BPETokenizer, CharTokenizer
 # name -> file in datasets/ and its sha256 (filled in by scripts/make_pretrained.py's run)
 PRETRAINED: dict[str, dict[str, str]] = {
     "tiny_gpt": {"file": "tiny_gpt.npz",
-                 "sha256": "375f5823e6441cb7bd161b2785b807474c09bd7e4530ec33c009581f0888f970"},
+                 "sha256": "e6d5ec183b0653b7a3501900b02455eea7815436d454ee54283404ba1e439e30"},
     "tiny_gpt_draft": {"file": "tiny_gpt_draft.npz",
-                       "sha256": "656e4b482efba383cb5a7ba1516bbdba7cf6b5d166ef82343b9310179d7beb54"},
+                       "sha256": "1120f618cded6f685e96b814f789c14a794137db2103a00560250aba107cbf61"},
+    "tiny_gpt_draft_distilled": {"file": "tiny_gpt_draft_distilled.npz", "sha256": "80f3c50389819f8beaf90106874fa4dbfca2ca513e96cbda1d8d5a90320690d0"},
 }
 
 
@@ -89,7 +90,8 @@ def pretrained_info(name: str = "tiny_gpt") -> dict:
 
 
 def load_pretrained(name: str = "tiny_gpt") -> tuple[Any, Any, GPTConfig]:
-    """The shipped model ``name`` ("tiny_gpt" or "tiny_gpt_draft"), sha256-checked: (model, tokenizer, config)."""
+    """The shipped model ``name`` (see ``PRETRAINED``: "tiny_gpt", "tiny_gpt_draft", "tiny_gpt_draft_distilled"),
+    sha256-checked: (model, tokenizer, config)."""
     from .. import data
     if name not in PRETRAINED:
         raise ValueError(f"Unknown pretrained model {name!r}; available: {', '.join(PRETRAINED)}.")

@@ -6,9 +6,24 @@ per token); 15_serving_llms adds a KV cache in ``labkit/llm/cache.py``.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
+
+# one traced "logits at the last position" function per model: an eager Keras call costs ~20× a traced one
+_LAST_LOGITS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def _last_logits_fn(model: Any) -> Any:
+    """``ids (B, T) int32 -> logits (B, vocab)`` at the last position, traced once for any B and T."""
+    fn = _LAST_LOGITS.get(model)
+    if fn is None:
+        import tensorflow as tf
+        fn = tf.function(lambda ids: model(ids, training=False)[:, -1, :],
+                         input_signature=[tf.TensorSpec((None, None), tf.int32)])
+        _LAST_LOGITS[model] = fn
+    return fn
 
 
 def softmax(logits: Any, axis: int = -1) -> np.ndarray:
@@ -96,9 +111,9 @@ def generate(model: Any, ids: Any, max_new_tokens: int, temperature: float = 1.0
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     context = context or getattr(getattr(model, "gpt_config", None), "context", None) or arr.shape[-1] + max_new_tokens
     out = np.array(arr, dtype=np.int32, ndmin=2)
+    step = _last_logits_fn(model) if int(max_new_tokens) > 0 else None
     for _ in range(int(max_new_tokens)):
-        logits = model(out[:, -context:], training=False)
-        last = np.asarray(logits[:, -1, :], dtype=np.float64)
+        last = np.asarray(step(out[:, -context:]), dtype=np.float64)
         nxt = sample_next(last, rng, temperature, top_k, top_p)
         out = np.concatenate([out, np.asarray(nxt, np.int32).reshape(-1, 1)], axis=1)
     return out[0] if arr.ndim == 1 else out
