@@ -94,8 +94,8 @@ def summary_figures(path):
     return _free(_clean(_src(cells[idx[-1]])), _numbers_in_code(cells))
 
 
-#: notebooks whose every markdown cell is scanned (07, 12 and 15 are being rewritten)
-PROSE_NOTEBOOKS = [p for p in NOTEBOOKS if p.name[:2] not in {"07", "12", "15"}]
+#: notebooks whose every markdown cell is scanned: all of them
+PROSE_NOTEBOOKS = NOTEBOOKS
 #: facts no run measures, by notebook: (figure, why it is a fact)
 FACTS = {
     "01": {"4096": "typical mini-batch sizes in practice"},
@@ -110,6 +110,13 @@ FACTS = {
            "11": "fp16 significant bits", "12": "Adam's fp32 master weights and moments: 4 + 8 bytes",
            "0.99995": "worked example: softmax of logits 14, 4, 0, −4"},
     "11": {"16": "bytes per parameter, mixed-precision Adam (fact, as in 10)"},
+    "12": {"14": "7 B parameters × 2 bytes (fp16 weights)", "101": "the title of EleutherAI's *Transformer Math 101*",
+           "46": "PaLM's reported MFU on TPU v4 (Chowdhery et al. 2022)",
+           "34": "the constant of Korthikanti et al.'s activation formula s·b·d·(34 + 5·a·s/d)",
+           "140": "70 B parameters × 16 bytes / 8 GPUs (ZeRO-3 arithmetic)",
+           "1.33": "activation checkpointing's textbook cost: (1 + 2 + 1) / (1 + 2) passes = 4/3",
+           "0.076": "Kaplan et al. 2020's data exponent", "120": "C = 6·N·D with D = 20·N gives C = 120·N²",
+           "5.9": "Chinchilla's training compute, 5.9·10²³ FLOPs (Hoffmann et al. 2022)"},
     "13": {"32": "bits of a float32 weight"},
     "14": {"1.2": "worked example: √(0.03 · 0.97 / 200) ≈ 1.2 points"},
     "18": {"44": "the CO₂ record's length in years (data set)"},
