@@ -96,7 +96,7 @@ c.Spawner.http_timeout = 180
 # Per-learner limits, a first guess from `make capacity` (workshop/README.md): notebook 00's kernel
 # peaks at ~0.83 GB; confirm with a full run before a class. LocalProcessSpawner/CourseSpawner only pass them on as MEM_LIMIT/CPU_LIMIT variables and
 # do NOT enforce them; SystemdSpawner (TLJH) and KubeSpawner (Z2JH) enforce both.
-c.Spawner.mem_limit = os.environ.get("LABKIT_HUB_MEM_LIMIT", "2G")
+c.Spawner.mem_limit = os.environ.get("LABKIT_HUB_MEM_LIMIT", "3G")   # notebook 11 peaks at ~2.1 GB (workshop/README.md)
 c.Spawner.cpu_limit = float(os.environ.get("LABKIT_HUB_CPU_LIMIT", "1"))
 
 
