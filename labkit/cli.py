@@ -74,7 +74,7 @@ def _timings(a) -> int:
 
 def _capacity(a) -> int:
     from . import course
-    course.capacity(a.only or None, ns=tuple(a.n), concurrent=a.concurrent)
+    course.capacity(a.only or None, ns=tuple(a.n), concurrent=a.concurrent, reuse=a.reuse)
     print(f"wrote {course.CAPACITY} and the table in {course.WORKSHOP_README}")
     return 0
 
@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("only", nargs="*", help="notebook prefixes, e.g. 00 02 (default: all)")
     ca.add_argument("--n", type=int, nargs="+", default=[1, 2, 4], help="learners at once (default 1 2 4)")
     ca.add_argument("--concurrent", default=None, help="notebook run N times at once (default: the heaviest)")
+    ca.add_argument("--reuse", action="store_true",
+                    help="continue an unfinished run: keep the notebooks workshop/capacity.json already has")
     ca.set_defaults(fn=_capacity)
     pl = sub.add_parser("plan", help="write the workshop plan from the measured timings")
     pl.set_defaults(fn=_plan)

@@ -287,12 +287,15 @@ def _run_measured(paths: list[Path], timeout: int = 600) -> list[dict]:
 
 
 def capacity(only: list[str] | None = None, ns: tuple[int, ...] = (1, 2, 4), concurrent: str | None = None,
-             echo=print) -> dict:
+             echo=print, reuse: bool = False) -> dict:
     """Measure peak memory and CPU-seconds per notebook and the slowdown with N learners at once.
 
     Writes ``workshop/capacity.json`` and the learners-per-server table in ``workshop/README.md``.
     ``only`` limits the notebooks (prefixes such as ``00``); ``concurrent`` names the notebook run
-    N times at once (default: the heaviest measured by CPU-seconds).
+    N times at once (default: the heaviest measured by CPU-seconds). Each notebook's record is saved
+    to ``capacity.json`` as soon as it is measured, so a failure later loses nothing; ``reuse=True``
+    (``make capacity CAPACITY_ARGS=--reuse``) keeps the records of that file's current run instead of
+    measuring those notebooks again.
     """
     if only is not None and (not isinstance(only, (list, tuple)) or not all(isinstance(o, str) for o in only)):
         raise TypeError("only must be a list of notebook prefixes such as ['00', '02'].")
@@ -302,11 +305,24 @@ def capacity(only: list[str] | None = None, ns: tuple[int, ...] = (1, 2, 4), con
     if not paths:
         raise ValueError(f"No notebook matches {only}; pass prefixes such as 00 02.")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    per = {}
+    meta = {"measured": time.strftime("%Y-%m-%d %H:%M"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+            "load_average_at_start": round(load, 1)}
+    per: dict = {}
+    if reuse and CAPACITY.exists():
+        old = json.loads(CAPACITY.read_text())
+        if old.get("partial"):                      # only an unfinished run is continued
+            per = dict(old.get("notebooks", {}))
+            meta = {k: old[k] for k in meta if k in old} or meta
     for p in paths:
+        if p.stem in per:
+            echo(f"{p.name:<36} (kept from the unfinished run of {meta['measured']})")
+            continue
         rec = _run_measured([p])[0]
         per[p.stem] = rec
         echo(f"{p.name:<36} peak {rec['peak_mb']:5d} MB   CPU {rec['cpu_s']:6.1f} s   wall {rec['wall_s']:6.1f} s")
+        CAPACITY.parent.mkdir(parents=True, exist_ok=True)
+        CAPACITY.write_text(json.dumps({**meta, "partial": True, "notebooks": per}, indent=1, sort_keys=True) + "\n")
     heaviest = max(per.values(), key=lambda r: r["cpu_s"])
     name = concurrent or heaviest["notebook"]
     target = next((p for p in paths if p.stem.startswith(name)), None) or \
@@ -322,10 +338,7 @@ def capacity(only: list[str] | None = None, ns: tuple[int, ...] = (1, 2, 4), con
     base = scaling[str(min(ns))]["mean_wall_s"]
     for v in scaling.values():
         v["slowdown"] = round(v["mean_wall_s"] / base, 2) if base else None
-    data = {"measured": time.strftime("%Y-%m-%d %H:%M"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
-            "load_average_at_start": round(load, 1), "notebooks": per, "concurrent_notebook": target.stem,
-            "concurrent": scaling}
+    data = {**meta, "notebooks": per, "concurrent_notebook": target.stem, "concurrent": scaling}
     CAPACITY.parent.mkdir(parents=True, exist_ok=True)
     CAPACITY.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     _update_capacity_readme(data)

@@ -1,4 +1,6 @@
 """`make capacity`: the measurement (a tiny notebook with a known memory and CPU cost) and the table."""
+import json
+
 import nbformat
 import pytest
 
@@ -54,3 +56,27 @@ def test_bad_arguments():
         course.capacity(["00"], ns=(0,))
     with pytest.raises(TypeError, match="prefixes"):
         course.capacity("00")
+
+
+def test_a_failure_in_the_concurrent_stage_keeps_the_notebooks_and_reuse_continues(tmp_path, monkeypatch):
+    monkeypatch.setattr(course, "CAPACITY", tmp_path / "capacity.json")
+    monkeypatch.setattr(course, "WORKSHOP_README", tmp_path / "README.md")
+    measured = []
+
+    def fake(paths, timeout=600):
+        if len(paths) > 1:
+            raise RuntimeError("a kernel stalled")
+        measured.append(paths[0].stem)
+        return [{"notebook": paths[0].stem, "wall_s": 10.0, "peak_mb": 900, "cpu_s": 9.0 + len(measured)}]
+    monkeypatch.setattr(course, "_run_measured", fake)
+    with pytest.raises(RuntimeError, match="stalled"):
+        course.capacity(["00", "01"], ns=(2, 4), echo=lambda *_: None)
+    saved = json.loads((tmp_path / "capacity.json").read_text())
+    assert saved["partial"] and sorted(saved["notebooks"]) == sorted(measured) and len(measured) == 2
+
+    monkeypatch.setattr(course, "_run_measured", lambda paths, timeout=600: [
+        {"notebook": paths[0].stem, "wall_s": 12.0, "peak_mb": 950, "cpu_s": 11.0} for _ in paths])
+    data = course.capacity(["00", "01"], ns=(1, 2), echo=lambda *_: None, reuse=True)
+    assert data["notebooks"] == saved["notebooks"]            # kept, not measured again
+    assert "partial" not in data and data["concurrent"]["2"]["slowdown"] == 1.0
+    assert data["concurrent_notebook"] == max(saved["notebooks"].values(), key=lambda r: r["cpu_s"])["notebook"]
