@@ -522,6 +522,55 @@ def _random_case_list(random_cases: Callable, seed: int) -> list:
     return list(cases)
 
 
+def _same_input(x: Any, y: Any) -> bool:
+    try:
+        return type(x) is type(y) and repr(x) == repr(y) and (
+            not isinstance(x, np.ndarray) or np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
+    except Exception:
+        return False
+
+
+def lookup_table_answer(reference: Callable, fixed_cases: Iterable) -> Callable:
+    """The answer that memorises the fixed cases: their expected outputs, else the first one.
+
+    The generic "fits the visible cases" cheat. Every function exercise's random cases are drawn so
+    that this answer fails (see :func:`function_exercise`); ``tests/test_exercises.py`` checks it.
+    """
+    table = []
+    for case in fixed_cases:
+        a, k, _ = _normalise_case(case)
+        table.append((a, k, reference(*copy.deepcopy(a), **copy.deepcopy(k))))
+
+    def memorised(*args: Any, **kwargs: Any) -> Any:
+        for a, k, out in table:
+            if len(a) == len(args) and all(_same_input(x, y) for x, y in zip(a, args)) and \
+                    k.keys() == kwargs.keys() and all(_same_input(k[n], kwargs[n]) for n in k):
+                return copy.deepcopy(out)
+        return copy.deepcopy(table[0][2]) if table else None
+    return memorised
+
+
+_PROBE_TIME_LIMIT_S = 2.0   # a catalogued wrong answer slower than this on one case counts as rejected
+_EXTRA_DRAWS = 40           # at most this many more batches of random cases to catch a surviving mistake
+
+
+@contextlib.contextmanager
+def _sandboxed() -> Iterator[None]:
+    """Run catalogued wrong answers quietly, leaving the global RNGs and warnings as they were."""
+    import io
+    import random as _random
+    import warnings
+    np_state, py_state = np.random.get_state(), _random.getstate()
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"), \
+                contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        np.random.set_state(np_state)
+        _random.setstate(py_state)
+
+
 def random_case(exercise_id: str, seed: int, index: int = 1) -> tuple[tuple, dict]:
     """The ``index``-th (from 1) random case a check drew with ``seed``, as ``(args, kwargs)``.
 
@@ -533,7 +582,8 @@ def random_case(exercise_id: str, seed: int, index: int = 1) -> tuple[tuple, dic
         raise ValueError(f"{exercise_id!r} has no random cases; its ✗ messages show the failing fixed case.")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed must be the integer printed by the check, got {type(seed).__name__}.")
-    cases = _random_case_list(ex.random_cases, int(seed))
+    draw = getattr(ex.judge, "draw_random_cases", None)
+    cases = draw(int(seed)) if draw is not None else _random_case_list(ex.random_cases, int(seed))
     if not 1 <= index <= len(cases):
         raise ValueError(f"index must be between 1 and {len(cases)} (random cases are counted from 1).")
     args, kwargs, _ = _normalise_case(cases[index - 1])
@@ -551,7 +601,10 @@ def function_exercise(id: str, *, title: str, reference: Callable, cases: Iterab
     ``cases`` is a list (or a zero-argument function returning one, for lazy data) of argument
     tuples or ``{"args": (...), "kwargs": {...}, "label": "..."}`` dicts. ``random_cases(rng)``
     returns more cases in the same shape; it is called on every check with a generator seeded
-    afresh (the seed is printed on a ✗). Fixed cases run first, then random ones. The reference
+    afresh (the seed is printed on a ✗). If that draw would let a catalogued ``wrong`` answer or the
+    lookup-table cheat (:func:`lookup_table_answer`) pass, cases from further draws of the same
+    generator are added until each is caught, so a known mistake never earns a ✓ by luck of the
+    draw. Fixed cases run first, then random ones. The reference
     and the answer each get deep copies of a case; an answer that changes its input arguments in
     place is rejected unless ``allow_mutation=True``. Each call of the answer may take at most
     ``time_limit_s`` seconds (None: no limit). ``wrong`` is a dict
@@ -588,6 +641,52 @@ def function_exercise(id: str, *, title: str, reference: Callable, cases: Iterab
                     raise Mismatch(f"{where}: your function changed its argument {k}= in place — work on a copy "
                                    f"instead{repro}")
 
+    def rejects(answer: Callable, case: Any, expected: Any) -> bool:
+        """Whether the judge would reject ``answer`` on ``case`` (whose reference output is ``expected``)."""
+        args, kwargs, _ = _normalise_case(case)
+        mine_args, mine_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+        try:
+            with time_limit(_PROBE_TIME_LIMIT_S):
+                got = answer(*mine_args, **mine_kwargs)
+            compare(got, expected, atol=atol, rtol=rtol)
+        except (Exception, TimeLimitExceeded):
+            return True
+        if not allow_mutation:
+            return not (all(_same_data(b, a) for b, a in zip(args, mine_args))
+                        and all(_same_data(kwargs[k], mine_kwargs[k]) for k in kwargs))
+        return False
+
+    def draw_random_cases(seed: int) -> list:
+        """The random cases of the check with ``seed``: ``random_cases(rng)``, then, if a catalogued
+        wrong answer or the lookup-table cheat would pass every fixed and random case, the first case
+        of later batches (same generator) that catches it — so a known mistake never gets a ✓ by luck.
+        Deterministic in ``seed``: :func:`random_case` rebuilds the same list."""
+        rng = np.random.default_rng(seed)
+        drawn = list(random_cases(rng))
+        fixed = list(cases() if callable(cases) else cases)
+        with _sandboxed():
+            def expected_of(case: Any) -> Any:
+                a, k, _ = _normalise_case(case)
+                return reference(*copy.deepcopy(a), **copy.deepcopy(k))
+            known = [(c, expected_of(c)) for c in fixed + drawn]
+            probes = list(ex.wrong) + [lookup_table_answer(reference, fixed)]
+            survivors = [p for p in probes if not any(rejects(p, c, e) for c, e in known)]
+            for _ in range(_EXTRA_DRAWS):
+                if not survivors:
+                    break
+                batch = list(random_cases(rng))
+                if not batch:
+                    break
+                for case in batch:
+                    e = expected_of(case)
+                    caught = [p for p in survivors if rejects(p, case, e)]
+                    if caught:
+                        drawn.append(case)
+                        survivors = [p for p in survivors if p not in caught]
+                        if not survivors:
+                            break
+        return drawn
+
     def judge(answer: Any) -> None:
         if not callable(answer):
             raise Mismatch(f"expected a function, got {type(answer).__name__}")
@@ -596,11 +695,13 @@ def function_exercise(id: str, *, title: str, reference: Callable, cases: Iterab
             judge_one(answer, case, f"case {i}")
         if random_cases is not None:
             seed = _fresh_seed()
-            for j, case in enumerate(_random_case_list(random_cases, seed), 1):
+            for j, case in enumerate(draw_random_cases(seed), 1):
                 repro = (f". Reproduce: args, kwargs = lk.check.random_case({id!r}, seed={seed}, index={j}); "
                          f"or lk.check({id!r}, your_function, seed={seed})")
                 judge_one(answer, case, f"random case {j} (seed {seed})", repro)
 
+    if random_cases is not None:
+        judge.draw_random_cases = draw_random_cases  # type: ignore[attr-defined]  (for random_case)
     ex = Exercise(id=id, title=title, judge=judge, reference=reference, wrong=wrong, hints=list(hints),
                   section=section, cases=cases, random_cases=random_cases, time_limit_s=time_limit_s,
                   allow_mutation=allow_mutation)

@@ -224,12 +224,14 @@ def test_seed_override_is_popped_after_the_check(reg):
     assert lk.check._SEED_OVERRIDE == []
 
 
-def test_fresh_seed_each_call(reg):
-    seeds = set()
-    _ex(random_cases=lambda rng: seeds.add(int(rng.integers(2 ** 40))) or [])
+def test_fresh_seed_each_call(reg, monkeypatch):
+    import labkit.check as check_mod
+    seeds, firsts, original = [], set(), check_mod._fresh_seed
+    monkeypatch.setattr(check_mod, "_fresh_seed", lambda: seeds.append(original()) or seeds[-1])
+    _ex(random_cases=lambda rng: firsts.add(int(rng.integers(2 ** 40))) or [])
     for _ in range(5):
         _run("99.double", _double)
-    assert len(seeds) == 5
+    assert len(seeds) == 5 and len(set(seeds)) == 5 and len(firsts) >= 5
 
 
 def test_reference_and_answer_get_their_own_copies(reg):
@@ -914,3 +916,37 @@ def test_run_failures_are_never_passes(reg, monkeypatch):
     lk.check.get("99.double").time_limit_s = 0.05
     r = _run("99.double", Slow)
     assert not r and "took longer than 0.5 s" in r.message
+
+
+def _abs_ref(x):
+    return abs(int(x))
+
+
+def _wrong_on_negatives(x):  # right on every input >= 0: only a negative case catches it
+    print("noise from a wrong answer")
+    np.random.random()
+    return int(x)
+
+
+def test_random_cases_always_catch_the_catalogued_mistakes(reg, capsys):
+    """A draw that misses a catalogued wrong answer (or the lookup-table cheat) is extended, deterministically."""
+    from labkit.check import random_case
+
+    def draw(rng):  # one case, negative only one time in four
+        return [(int(rng.integers(-2, 6)),)]
+    function_exercise("99.abs", title="abs", reference=_abs_ref, cases=[(3,)], hints=["h"], random_cases=draw,
+                      wrong={"sign: only right on x >= 0": _wrong_on_negatives, "other: constant": lambda x: 3})
+    np.random.seed(5)
+    before = np.random.random(3)
+    np.random.seed(5)
+    for seed in range(60):
+        assert not _run("99.abs", lambda x: int(x), seed=seed)   # the learner's copy of the mistake
+        assert _run("99.abs", _abs_ref, seed=seed)
+        n = len(reg["99.abs"].judge.draw_random_cases(seed))
+        cases = [random_case("99.abs", seed=seed, index=i)[0][0] for i in range(1, n + 1)]
+        assert any(c < 0 for c in cases) and any(c != 3 for c in cases), (seed, cases)  # the added cases catch them
+        assert n <= 3 and cases == [random_case("99.abs", seed=seed, index=i)[0][0] for i in range(1, n + 1)]
+    assert np.array_equal(np.random.random(3), before)       # the global RNG is the learner's, untouched
+    assert "noise from a wrong answer" not in capsys.readouterr().out
+    # the lookup-table cheat of the fixed case is caught too: some random output differs from abs(3)
+    assert not _run("99.abs", lk.check.lookup_table_answer(_abs_ref, [(3,)]))

@@ -141,24 +141,8 @@ def test_consuming_answer_then_wrong_answer(ex):
 
 
 def _memorising(ex):
-    from labkit.check import _normalise_case
-    fixed = [_normalise_case(c) for c in (ex.cases() if callable(ex.cases) else ex.cases)]
-    table = [(a, k, ex.reference(*a, **k)) for a, k, _ in fixed]
-
-    def same(x, y):
-        try:
-            return type(x) is type(y) and repr(x) == repr(y) and (
-                not isinstance(x, np.ndarray) or np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"))
-        except Exception:
-            return False
-
-    def answer(*args, **kwargs):
-        for a, k, out in table:
-            if len(a) == len(args) and all(same(x, y) for x, y in zip(a, args)) and \
-                    k.keys() == kwargs.keys() and all(same(k[n], kwargs[n]) for n in k):
-                return out
-        return table[0][2]
-    return answer
+    fixed = list(ex.cases() if callable(ex.cases) else ex.cases)
+    return lk.check.lookup_table_answer(ex.reference, fixed)
 
 
 @pytest.mark.parametrize("ex", _params(PENDING_RANDOM))
