@@ -76,25 +76,15 @@ def train(name: str, shape: dict, steps: int, tok, train_ids, val_ids, out: Path
 
 
 def agreement(draft, target, val_ids, context: int, windows: int = 16) -> dict:
-    """Greedy agreement and expected speculative-sampling acceptance (1 − TV) of draft vs target on val."""
+    """Greedy agreement and expected speculative-sampling acceptance (1 − TV) of draft vs target on
+    ``windows`` evenly spaced validation windows (``labkit.llm.cache.draft_agreement``)."""
     import numpy as np
     from labkit import llm
+    from labkit.llm import cache
     Xv, _ = llm.lm_arrays(val_ids, context)
-    idx = np.linspace(0, len(Xv) - 1, windows).astype(int)
-    agree, accept = [], []
-    for i in idx:
-        x = Xv[i:i + 1]
-        pt = np.asarray(keras_softmax(target(x, training=False)))[0]
-        pd = np.asarray(keras_softmax(draft(x, training=False)))[0]
-        agree.append(np.mean(pt.argmax(-1) == pd.argmax(-1)))
-        accept.append(np.mean(np.minimum(pt, pd).sum(-1)))      # 1 − TV = Σ min(p, q)
-    return {"greedy_agreement_with_target": round(float(np.mean(agree)), 4),
-            "expected_acceptance_sampling": round(float(np.mean(accept)), 4)}
-
-
-def keras_softmax(logits):
-    import keras
-    return keras.ops.softmax(keras.ops.cast(logits, "float32"), axis=-1)
+    a = cache.draft_agreement(draft, target, Xv[np.linspace(0, len(Xv) - 1, windows).astype(int)])
+    return {"greedy_agreement_with_target": round(a["greedy_agreement"], 4),
+            "expected_acceptance_sampling": round(a["sampling_acceptance"], 4)}
 
 
 def train_distilled(name: str, shape: dict, steps: int, tok, train_ids, val_ids, out: Path, teacher_path: Path,

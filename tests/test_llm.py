@@ -307,3 +307,29 @@ def test_the_distilled_draft_agrees_with_the_target_more_than_the_text_trained_o
     distilled = llm.pretrained_info("tiny_gpt_draft_distilled")
     assert distilled["distilled_from"] == "tiny_gpt.npz" and distilled["greedy_agreement_with_target"] > 0.6
     assert distilled["val_loss_nats_per_char"] < llm.pretrained_info("tiny_gpt_draft")["val_loss_nats_per_char"]
+
+
+def test_draft_agreement_and_the_figures_in_the_shipped_drafts_metadata():
+    import importlib.util
+    from pathlib import Path
+    from labkit.llm import cache
+    cfg = llm.GPTConfig(vocab_size=12, context=8, d_model=16, n_layers=1, n_heads=2)
+    a, b = llm.build_gpt(cfg, seed=0), llm.build_gpt(cfg, seed=1)
+    X = np.random.default_rng(0).integers(0, 12, (3, 8))
+    assert cache.draft_agreement(a, a, X) == pytest.approx({"greedy_agreement": 1.0, "sampling_acceptance": 1.0})
+    ab = cache.draft_agreement(a, b, X)
+    assert 0 <= ab["greedy_agreement"] < 1 and 0 < ab["sampling_acceptance"] < 1
+    assert ab == pytest.approx(cache.draft_agreement(b, a, X))           # both measures are symmetric
+    with pytest.raises(ValueError, match="batch, T"):
+        cache.draft_agreement(a, b, X[0])
+    # the metadata of the distilled draft is what scripts/make_pretrained.py's agreement() measures now
+    path = Path(__file__).resolve().parents[1] / "scripts" / "make_pretrained.py"
+    spec = importlib.util.spec_from_file_location("make_pretrained", path)
+    mp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mp)
+    _, _, val_ids = mp.corpus()
+    target, _, tcfg = llm.load_pretrained("tiny_gpt")
+    got = mp.agreement(llm.load_pretrained("tiny_gpt_draft_distilled")[0], target, val_ids, tcfg.context)
+    info = llm.pretrained_info("tiny_gpt_draft_distilled")
+    for key in ("greedy_agreement_with_target", "expected_acceptance_sampling"):
+        assert got[key] == pytest.approx(info[key], abs=0.005), key

@@ -7,6 +7,7 @@ the notebook's) and inspect which variables end up trainable; Keras is imported 
 import numpy as np
 
 from ..check import Exercise, Mismatch, function_exercise, register
+from ._compat import fresh_seed
 
 SECTION_FREEZE = "09 · Feature extraction: freeze the backbone"
 SECTION_FINETUNE = "09 · Fine-tuning: unfreeze the top, lower the learning rate"
@@ -14,7 +15,8 @@ SECTION_FEWSHOT = "09 · Few-shot: accuracy vs labelled examples"
 
 
 def _fresh_seed():
-    return int(np.random.SeedSequence().entropy % 2**32)
+    """The check's seed: fresh each call, or the one ``lk.check(id, answer, seed=…)`` replays."""
+    return fresh_seed()
 
 
 def _toy_model(seed=None):

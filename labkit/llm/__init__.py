@@ -42,6 +42,7 @@ _WHERE = {
     "evaluate_loss": "training", "train_for": "training",
     "load_pretrained": "pretrained", "pretrained_info": "pretrained", "save_weights": "pretrained", "load_weights": "pretrained",
     "PRETRAINED": "pretrained",
+    "draft_agreement": "cache",
 }
 
 __all__ = sorted(_WHERE)

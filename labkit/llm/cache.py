@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-__all__ = ["init_cache", "cache_bytes", "cached_forward", "cached_forward_fn", "greedy_cached_fn",
+__all__ = ["draft_agreement", "init_cache", "cache_bytes", "cached_forward", "cached_forward_fn", "greedy_cached_fn",
            "greedy_recompute", "speculative_greedy"]
 
 
@@ -194,3 +194,25 @@ def speculative_greedy(target: Any, draft: Any, prompt: Any, n_new: int, k: int,
     out = np.asarray(seq[:n0 + n_new], dtype=np.int32)[None]
     return out, {"proposed": proposed, "accepted": accepted, "acceptance": accepted / max(proposed, 1),
                  "target_calls": t_calls, "draft_calls": d_calls}
+
+
+def draft_agreement(draft: Any, target: Any, X: Any) -> dict:
+    """How well a draft predicts the target, over every position of the windows ``X`` (batch, T).
+
+    ``greedy_agreement``: the fraction of positions where the two argmaxes match (what greedy
+    speculation accepts); ``sampling_acceptance``: the mean of Σ min(p, q) = 1 − TV(p, q), the
+    probability that speculative *sampling* accepts a drafted token. Used by 15_serving_llms and
+    by ``scripts/make_pretrained.py`` (the figures in the draft files' metadata).
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"X must be token windows of shape (batch, T), got shape {X.shape}.")
+
+    def probs(m: Any) -> np.ndarray:
+        logits = tf.cast(m(tf.constant(X, tf.int32), training=False), tf.float32)
+        return tf.nn.softmax(logits, axis=-1).numpy().astype(np.float64)
+    p, q = probs(target), probs(draft)
+    if p.shape != q.shape:
+        raise ValueError(f"draft and target disagree on the vocabulary: {q.shape[-1]} vs {p.shape[-1]} tokens.")
+    return {"greedy_agreement": float(np.mean(p.argmax(-1) == q.argmax(-1))),
+            "sampling_acceptance": float(np.mean(np.minimum(p, q).sum(-1)))}
