@@ -590,6 +590,43 @@ def random_case(exercise_id: str, seed: int, index: int = 1) -> tuple[tuple, dic
     return copy.deepcopy(args), copy.deepcopy(kwargs)
 
 
+def discriminating_cases(random_cases: Callable[[np.random.Generator], Iterable], seed: int, fixed: list,
+                         reference: Callable, probes: Sequence[Callable],
+                         rejects: Callable[[Callable, Any, Any], bool]) -> list:
+    """``random_cases(rng)`` for ``rng = default_rng(seed)``, extended until every probe is caught.
+
+    ``probes`` are known wrong answers (an exercise's catalogue, the lookup-table cheat);
+    ``rejects(answer, case, expected)`` says whether the judge would reject ``answer`` on ``case``.
+    If a probe would pass every fixed and drawn case, the first case of later batches from the same
+    generator that catches it is appended (at most ``_EXTRA_DRAWS`` batches), so a known mistake never
+    gets a ✓ by luck of the draw. Deterministic in ``seed``, so a ✗'s seed replays the same cases.
+    Probes run quietly, under a short time limit, with the global RNGs restored afterwards.
+    """
+    rng = np.random.default_rng(seed)
+    drawn = list(random_cases(rng))
+    with _sandboxed():
+        def expected_of(case: Any) -> Any:
+            a, k, _ = _normalise_case(case)
+            return reference(*copy.deepcopy(a), **copy.deepcopy(k))
+        known = [(c, expected_of(c)) for c in list(fixed) + drawn]
+        survivors = [p for p in probes if not any(rejects(p, c, e) for c, e in known)]
+        for _ in range(_EXTRA_DRAWS):
+            if not survivors:
+                break
+            batch = list(random_cases(rng))
+            if not batch:
+                break
+            for case in batch:
+                e = expected_of(case)
+                caught = [p for p in survivors if rejects(p, case, e)]
+                if caught:
+                    drawn.append(case)
+                    survivors = [p for p in survivors if all(p is not c for c in caught)]
+                    if not survivors:
+                        break
+    return drawn
+
+
 def function_exercise(id: str, *, title: str, reference: Callable, cases: Iterable | Callable[[], Iterable],
                       hints: Sequence[str], wrong: Sequence[Callable] | Mapping[str, Callable],
                       random_cases: Callable[[np.random.Generator], Iterable] | None = None,
@@ -657,35 +694,10 @@ def function_exercise(id: str, *, title: str, reference: Callable, cases: Iterab
         return False
 
     def draw_random_cases(seed: int) -> list:
-        """The random cases of the check with ``seed``: ``random_cases(rng)``, then, if a catalogued
-        wrong answer or the lookup-table cheat would pass every fixed and random case, the first case
-        of later batches (same generator) that catches it — so a known mistake never gets a ✓ by luck.
-        Deterministic in ``seed``: :func:`random_case` rebuilds the same list."""
-        rng = np.random.default_rng(seed)
-        drawn = list(random_cases(rng))
+        """The random cases of the check with ``seed`` (see :func:`discriminating_cases`)."""
         fixed = list(cases() if callable(cases) else cases)
-        with _sandboxed():
-            def expected_of(case: Any) -> Any:
-                a, k, _ = _normalise_case(case)
-                return reference(*copy.deepcopy(a), **copy.deepcopy(k))
-            known = [(c, expected_of(c)) for c in fixed + drawn]
-            probes = list(ex.wrong) + [lookup_table_answer(reference, fixed)]
-            survivors = [p for p in probes if not any(rejects(p, c, e) for c, e in known)]
-            for _ in range(_EXTRA_DRAWS):
-                if not survivors:
-                    break
-                batch = list(random_cases(rng))
-                if not batch:
-                    break
-                for case in batch:
-                    e = expected_of(case)
-                    caught = [p for p in survivors if rejects(p, case, e)]
-                    if caught:
-                        drawn.append(case)
-                        survivors = [p for p in survivors if p not in caught]
-                        if not survivors:
-                            break
-        return drawn
+        return discriminating_cases(random_cases, seed, fixed, reference,
+                                    list(ex.wrong) + [lookup_table_answer(reference, fixed)], rejects)
 
     def judge(answer: Any) -> None:
         if not callable(answer):

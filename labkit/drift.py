@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from .files import atomic_write_text
 
 KINDS = ("none", "covariate", "label", "concept")
 
@@ -244,11 +245,7 @@ class ModelRegistry:
         return rec
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self._records, fh, indent=1)
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps(self._records, indent=1), prefix=".registry-")
 
     def records(self) -> list[dict[str, Any]]:
         """All versions, oldest first."""

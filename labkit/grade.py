@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import atomic_write_text
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: a check's printed verdict: "✓ 01.sgd_step — title: correct."
@@ -381,19 +383,7 @@ def _write_csv(out: Path, rows: list[list]) -> None:
     w = csv.writer(buf)
     w.writerow(HEADER)
     w.writerows([[csv_safe(v) for v in r] for r in rows])
-    fd, tmp = tempfile.mkstemp(prefix=".grades-", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write_text(out, buf.getvalue(), prefix=".grades-", newline="")
 
 
 def _validate_out(out_csv: str | Path) -> Path:

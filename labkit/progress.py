@@ -13,11 +13,12 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from .files import atomic_write_text
 
 VERSION = 2
 
@@ -198,21 +199,7 @@ def _update(change) -> Path:
 
 
 def _write(p: Path, data: dict[str, Any]) -> Path:
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, ensure_ascii=False, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return p
+    return atomic_write_text(p, json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True), prefix=".progress-")
 
 
 def save(data: dict[str, Any]) -> Path:

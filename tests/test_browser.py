@@ -11,7 +11,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,32 +18,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browserkit import free_port, launch, missing_browser, need
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 REQUIRED = os.environ.get("LABKIT_REQUIRE_BROWSER") == "1"
 
 
 def _need_browser():
-    missing = []
-    if not CHROMIUM:
-        missing.append("Debian's chromium (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("the playwright package")
-    if missing:
-        msg = "real-browser test needs " + " and ".join(missing)
-        if REQUIRED:
-            pytest.fail(msg)
-        pytest.skip(msg)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    need("real-browser test", missing_browser(), REQUIRED)
 
 
 @pytest.fixture
@@ -53,7 +35,7 @@ def lab(tmp_path):
     root = tmp_path / "course"
     root.mkdir()
     shutil.copy(ROOT / "notebooks" / "00_welcome.ipynb", root)
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={root}", "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True",
@@ -91,9 +73,7 @@ def test_run_notebook_and_move_slider(lab):
     from playwright.sync_api import sync_playwright
     base, token = lab
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             page.goto(f"{base}/lab/tree/00_welcome.ipynb?token={token}")
@@ -162,9 +142,7 @@ def test_chinese_quiz_question_renders(lab, tmp_path):
                            .read())
         assert zh_ui.get("data") and not zh_ui.get("message"), zh_ui.get("message")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         try:
             page.goto(f"{base}/lab/tree/zh_quiz.ipynb?token={token}")

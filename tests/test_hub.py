@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,10 +25,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browserkit import free_port, launch, missing_browser, need
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PROXY = ROOT / "workshop" / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
 REQUIRED = os.environ.get("LABKIT_REQUIRE_HUB") == "1"
 PASSWORDS = {"alice": "alice-pass-1", "bob": "bob-pass-22", "teacher": "teacher-pass-3"}
@@ -40,30 +39,18 @@ pytestmark = pytest.mark.timeout(900)  # ~2 min on an idle 2-core machine; much 
 
 def _need_hub():
     missing = [f"the {m} package (pip install -e '.[hub]')" for m in
-               ("jupyterhub", "firstuseauthenticator", "jupyterhub_idle_culler", "playwright")
+               ("jupyterhub", "firstuseauthenticator", "jupyterhub_idle_culler")
                if importlib.util.find_spec(m) is None]
     if not PROXY.exists():
         missing.append("configurable-http-proxy (make hub-deps: npm install --prefix workshop/node)")
-    if not CHROMIUM:
-        missing.append("Debian's chromium (apt-get install chromium)")
-    if missing:
-        msg = "hub test needs " + ", ".join(missing)
-        if REQUIRED:
-            pytest.fail(msg)
-        pytest.skip(msg)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    need("hub test", missing + missing_browser(), REQUIRED)
 
 
 @pytest.fixture
 def hub(tmp_path):
     _need_hub()
     state = tmp_path / "state"
-    ports = {k: str(_free_port()) for k in ("LABKIT_HUB_PORT", "LABKIT_HUB_HUB_PORT", "LABKIT_HUB_PROXY_API_PORT")}
+    ports = {k: str(free_port()) for k in ("LABKIT_HUB_PORT", "LABKIT_HUB_HUB_PORT", "LABKIT_HUB_PROXY_API_PORT")}
     env = dict(os.environ, LABKIT_HUB_STATE=str(state), LABKIT_HUB_USERS="alice,bob",
                LABKIT_HUB_INSTRUCTORS="teacher", LABKIT_HUB_TEST="1", LABKIT_LANG="en", **ports)
     env.pop("MPLBACKEND", None)
@@ -129,9 +116,7 @@ def test_two_learners_and_an_instructor(hub):
     from playwright.sync_api import sync_playwright
     base, homes = hub["base"], hub["state"] / "home"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-dev-shm-usage", "--no-first-run", "--disable-sync"])
+        browser = launch(p)
         page = None
         try:
             # ---- alice: first login sets her password, her own copy is written and opened

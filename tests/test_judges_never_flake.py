@@ -1,7 +1,8 @@
 """Judges that once let a wrong answer through for some seeds now reject it for every seed.
 
 Each judge call draws fresh random cases; CI went red when one call's random cases happened not to tell a
-wrong answer from the reference. These exercises now put a discriminating case into EVERY call; here each
+wrong answer from the reference. These exercises now put a discriminating case into EVERY call (and every
+function exercise's draw is extended until its catalogue is caught: labkit.check.discriminating_cases); here each
 is replayed over many fixed seeds (the ones that used to pass included). scripts/probe_judges.py runs the
 same probe over every exercise with fresh seeds.
 """
@@ -12,10 +13,15 @@ from labkit.exercises import nb04
 from test_exercises import _memorising
 
 SEEDS = [*range(40), 65, 98]   # 11, 13, 19, 30, 32, 36, 65 and 98 let a wrong answer through before
+# seeds that let a wrong answer through before, per exercise (beyond SEEDS)
+EXTRA_SEEDS = {"05.conv_output_size": [1640513191, 1640513279, 1640513751, 1640513838, 1640513962],
+               "13.polynomial_sparsity": []}   # CI's failing seed was not printed; the probe found none in 3,000
 
 # (exercise, wrong-answer label) pairs that used to pass on some seeds
 ONCE_FLAKY = [
     ("05.receptive_field", "fits_visible: a table of the visible cases"),
+    ("05.conv_output_size", "fits_visible: a table of the visible cases"),
+    ("13.polynomial_sparsity", "fits_visible: right only on the visible schedules"),
     ("07.bpe_step", "off_by_one: merges right to left ([5, 5, 5] → [5, new])"),
     ("13.magnitude_mask", "fits_visible: right only on the visible case sizes"),
     ("17.clip_per_example", "fits_visible: right on the fixed cases only"),
@@ -40,11 +46,11 @@ def _check(exercise_id, answer, seed):
 def test_once_flaky_wrong_answer_is_rejected_for_every_seed(exercise_id, label):
     ex = lk.check.get(exercise_id)
     bad = dict(zip(ex.wrong_labels, ex.wrong))[label]
-    passed = [seed for seed in SEEDS if _check(exercise_id, bad, seed).passed]
+    passed = [seed for seed in SEEDS + EXTRA_SEEDS.get(exercise_id, []) if _check(exercise_id, bad, seed).passed]
     assert not passed, f"{exercise_id}: {label!r} accepted with seeds {passed[:5]}"
 
 
-@pytest.mark.parametrize("exercise_id", sorted({e for e, _ in ONCE_FLAKY} - {"05.receptive_field"}))  # 05: own judge
+@pytest.mark.parametrize("exercise_id", sorted({e for e, _ in ONCE_FLAKY} - {"05.receptive_field", "05.conv_output_size"}))  # 05: own judge
 def test_memorising_answer_is_rejected_for_every_seed(exercise_id):
     answer = _memorising(lk.check.get(exercise_id))
     passed = [seed for seed in SEEDS if _check(exercise_id, answer, seed).passed]

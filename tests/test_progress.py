@@ -29,9 +29,9 @@ def test_atomic_write_survives_crash_mid_write(home, monkeypatch):
     progress.record_check("00.standardize", True)
     before = progress.path().read_text()
 
-    def crash(*a, **k):
+    def crash(*a, **k):  # the new text is written but not yet on disk or renamed
         raise KeyboardInterrupt("kernel died")
-    monkeypatch.setattr(progress.json, "dump", crash)
+    monkeypatch.setattr(progress.os, "fsync", crash)
     with pytest.raises(KeyboardInterrupt):
         progress.record_quiz("q", "cnn", True)
     assert progress.path().read_text() == before  # the old file is intact
@@ -143,3 +143,19 @@ def test_version1_progress_is_migrated_to_the_renumbered_notebooks(home):
     progress.record_check("13.fake_quant", True)
     again = progress.load()
     assert again["checks"]["13.fake_quant"]["passed"] and "16.stable_softmax" not in again["checks"]
+
+
+def test_atomic_write_text(tmp_path, monkeypatch):
+    from labkit import files
+    target = tmp_path / "sub" / "f.csv"
+    assert files.atomic_write_text(target, "a,b\r\nc\n", newline="") == target
+    assert target.read_bytes() == b"a,b\r\nc\n"                      # newline="": written as given
+    files.atomic_write_text(target, "é\n", prefix=".x-")
+    assert target.read_text(encoding="utf-8") == "é\n"
+
+    def full(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(files.os, "replace", full)
+    with pytest.raises(OSError, match="disk full"):
+        files.atomic_write_text(target, "lost")
+    assert target.read_text(encoding="utf-8") == "é\n" and sorted(p.name for p in target.parent.iterdir()) == ["f.csv"]

@@ -5,7 +5,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..check import Exercise, Mismatch, call_answer, function_exercise, register
+from ..check import (Exercise, Mismatch, TimeLimitExceeded, call_answer, discriminating_cases, function_exercise,
+                     register, time_limit)
 from ._compat import fresh_seed, memorised
 
 SECTION_CONV = "05 · Channels, stride and padding"
@@ -21,13 +22,31 @@ def _integer_exercise(id, *, title, reference, cases, hints, wrong, section, ran
     Every call gets deep copies of its arguments (``call_answer``), so an answer that consumes a list it is
     given (``layers.pop(0)``) cannot empty the cases; fresh random cases are drawn on every check.
     """
+    def as_dicts(pairs):
+        return [{"args": tuple(a), "kwargs": dict(k)} for a, k in pairs]
+
+    def wrong_value(got, expected):
+        return isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer, float, np.floating)) \
+            or got != expected
+
+    def rejects(answer, case, expected):  # for discriminating_cases: would this answer get a ✗ on case?
+        try:
+            with time_limit(2.0):
+                return wrong_value(answer(*copy.deepcopy(case["args"]), **copy.deepcopy(case["kwargs"])), expected)
+        except (Exception, TimeLimitExceeded):
+            return True
+
+    def draw(seed):  # deterministic in seed; extended until every catalogued wrong answer is caught
+        return discriminating_cases(lambda rng: as_dicts(random_cases(rng)), seed, as_dicts(cases), reference,
+                                    list(ex.wrong), rejects)
+
     def judge(answer):
         if not callable(answer):
             raise Mismatch(f"expected a function, got {type(answer).__name__}")
         seed = fresh_seed()
-        extra = [] if random_cases is None else [(a, k, f"random case {n} (seed {seed}; replay with "
+        extra = [] if random_cases is None else [(c["args"], c["kwargs"], f"random case {n} (seed {seed}; replay with "
                                                   f"lk.check({id!r}, fn, seed={seed}))")
-                                                 for n, (a, k) in enumerate(random_cases(np.random.default_rng(seed)), 1)]
+                                                 for n, c in enumerate(draw(seed), 1)]
         for i, (args, kwargs, name) in enumerate([(a, k, "") for a, k in cases] + extra, 1):
             expected = reference(*copy.deepcopy(args), **copy.deepcopy(kwargs))
             got = call_answer(answer, *copy.deepcopy(args), **copy.deepcopy(kwargs))
@@ -37,8 +56,9 @@ def _integer_exercise(id, *, title, reference, cases, hints, wrong, section, ran
                 raise Mismatch(f"{where} ({call}): returned {got!r}, expected a whole number")
             if got != expected:
                 raise Mismatch(f"{where} ({call}): got {got!r}, expected {expected}")
-    return register(Exercise(id=id, title=title, judge=judge, reference=reference, wrong=wrong,
-                             hints=list(hints), section=section))
+    ex = Exercise(id=id, title=title, judge=judge, reference=reference, wrong=wrong, hints=list(hints),
+                  section=section)
+    return register(ex)
 
 
 # ---------------------------------------------------------------- 1. conv2d forward
