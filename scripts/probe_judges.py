@@ -2,14 +2,15 @@
 
 For each exercise, run N judge calls of every wrong answer of its catalogue and of the generic
 "hard-code the fixed cases" probe of tests/test_exercises.py, each call with its own seed, and
-report how many calls passed (any pass is a flaky judge: CI runs 3 calls per answer). The seeds of
+report how many calls passed (any pass is a flaky judge: CI runs 3 calls per answer). The reference
+is judged as often: a call that rejects it is counted too (a statistical judge set too tight). The seeds of
 passing calls are printed, so ``lk.check(id, answer, seed=S)`` reproduces them.
 
     nice -n 10 .venv/bin/python scripts/probe_judges.py                 # every exercise, 60 calls
     nice -n 10 .venv/bin/python scripts/probe_judges.py --only 07.bpe_step --calls 500
     nice -n 10 .venv/bin/python scripts/probe_judges.py --only 17. --calls 200 --max-seconds 120
 
-Exit status 1 if any wrong answer passed.
+Exit status 1 if any wrong answer passed or the reference failed.
 """
 from __future__ import annotations
 
@@ -30,15 +31,20 @@ import labkit as lk  # noqa: E402
 from test_exercises import _memorising  # noqa: E402
 
 
+REFERENCE = "reference: REJECTED (a statistical judge too strict?)"
+
+
 def _is_function(ref) -> bool:
     return callable(ref) and not inspect.isclass(ref)
 
 
 def probe(ex, calls: int, seed0: int, max_seconds: float | None) -> tuple[list[tuple[str, int, int, list[int]]], float]:
-    """[(label, passes, calls made, passing seeds)] for each wrong answer + the memorising probe."""
+    """[(label, bad calls, calls made, their seeds)] for each wrong answer, the memorising probe and the
+    reference (for the reference a bad call is a rejection; for the others, a pass)."""
     answers = list(zip(ex.wrong_labels, ex.wrong))
     if ex.cases is not None and _is_function(ex.reference):
         answers.append(("probe: memorises the fixed cases", _memorising(ex)))
+    answers.append((REFERENCE, ex.reference))
     stats = {label: [0, 0, []] for label, _ in answers}
     t0 = time.perf_counter()
     for i in range(calls):
@@ -47,7 +53,7 @@ def probe(ex, calls: int, seed0: int, max_seconds: float | None) -> tuple[list[t
             res = lk.check(ex.id, ans, record=False, quiet=True, strict=False, seed=seed)
             st = stats[label]
             st[1] += 1
-            if res.passed:
+            if res.passed != (label == REFERENCE):   # a wrong answer passed, or the reference failed
                 st[0] += 1
                 st[2].append(seed)
         if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
@@ -85,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             if passes or args.verbose:
                 more = f"  seeds {seeds[:5]}" if seeds else ""
                 print(f"    {passes:4d}/{made:<4d} {label}{more}", flush=True)
-    print(f"{'FLAKY' if bad else 'OK'}: {bad} wrong answer(s) passed at least once", flush=True)
+    print(f"{'FLAKY' if bad else 'OK'}: {bad} answer(s) judged wrongly at least once "
+          "(a wrong answer passed, or the reference failed)", flush=True)
     return 1 if bad else 0
 
 
