@@ -152,16 +152,22 @@ def syllabus_table(data: dict | None = None) -> str:
     return "\n".join(rows)
 
 
+def _replace_between_markers(path: Path, marker: str, table: str) -> bool:
+    """Replace what stands between ``<!-- {marker}:start -->`` and ``<!-- {marker}:end -->`` in ``path``
+    with ``table``; True if the file changed (False if it does not exist)."""
+    if not path.exists():
+        return False
+    text = path.read_text(encoding="utf-8")
+    new = re.sub(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)",
+                 lambda m: m.group(1) + table + "\n" + m.group(2), text, flags=re.S)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
+
+
 def update_readme(data: dict | None = None) -> bool:
     """Replace the table between the README's timing markers; True if the README changed."""
-    if not README.exists():
-        return False
-    text = README.read_text(encoding="utf-8")
-    new = re.sub(r"(<!-- syllabus:start -->\n).*?(<!-- syllabus:end -->)",
-                 lambda m: m.group(1) + syllabus_table(data) + "\n" + m.group(2), text, flags=re.S)
-    if new != text:
-        README.write_text(new, encoding="utf-8")
-    return new != text
+    return _replace_between_markers(README, "syllabus", syllabus_table(data))
 
 
 def plan() -> str:
@@ -384,11 +390,4 @@ def capacity_table(data: dict) -> str:
 
 
 def _update_capacity_readme(data: dict) -> bool:
-    if not WORKSHOP_README.exists():
-        return False
-    text = WORKSHOP_README.read_text(encoding="utf-8")
-    new = re.sub(r"(<!-- capacity:start -->\n).*?(<!-- capacity:end -->)",
-                 lambda m: m.group(1) + capacity_table(data) + "\n" + m.group(2), text, flags=re.S)
-    if new != text:
-        WORKSHOP_README.write_text(new, encoding="utf-8")
-    return new != text
+    return _replace_between_markers(WORKSHOP_README, "capacity", capacity_table(data))
