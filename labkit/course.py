@@ -48,7 +48,7 @@ def run_notebook(path: Path, timeout: int = 600, *, overall: float | None = None
     """
     import asyncio
     import nbformat
-    from nbclient import NotebookClient
+    from .nbrun import notebook_client
     path = Path(path)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
@@ -65,8 +65,8 @@ def run_notebook(path: Path, timeout: int = 600, *, overall: float | None = None
         def started(cell, cell_index, **_):
             where.update(cell=cell_index, since=time.perf_counter(),
                          line=(cell.source.strip().splitlines() or [""])[0][:80])
-        client = NotebookClient(nb, timeout=int(max(1, timeout)), kernel_name="python3", on_cell_start=started,
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = notebook_client(nb, timeout=int(max(1, timeout)), kernel_name="python3", on_cell_start=started,
+                                 resources={"metadata": {"path": str(path.parent)}})
         async def bounded() -> bool:
             task = asyncio.ensure_future(client.async_execute())
             done, _ = await asyncio.wait({task}, timeout=overall)

@@ -186,7 +186,7 @@ def _run_one(nb_path: str, out_path: str, state_path: str, mode: str, cell_timeo
     import nbformat
     from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpecManager
-    from nbclient import NotebookClient
+    from .nbrun import notebook_client
 
     box = Path(nb_path).parent
     private = Path(out_path).parent
@@ -209,8 +209,8 @@ def _run_one(nb_path: str, out_path: str, state_path: str, mode: str, cell_timeo
         Path(state_path).write_text(json.dumps({"cell": cell_index, "t": time.time(),
                                                 "line": (cell.source.strip().splitlines() or [""])[0][:80]}))
 
-    client = NotebookClient(nb, km=km, timeout=cell_timeout, allow_errors=True, startup_timeout=120,
-                            on_cell_start=started, on_cell_executed=lambda **_: save())
+    client = notebook_client(nb, km=km, timeout=cell_timeout, allow_errors=True, startup_timeout=120,
+                             on_cell_start=started, on_cell_executed=lambda **_: save())
     try:
         client.execute(cwd=str(box))
     finally:
