@@ -215,3 +215,24 @@ def test_a_skipped_copy_is_named_so_the_learner_knows_which(nb, tmp_path):
     (out / nb.name).write_text("my edits", encoding="utf-8")
     (res,) = student.make(out, [nb])
     assert (res.path, res.action, res.backup) == (out / nb.name, "skipped", None)
+
+
+@pytest.mark.parametrize("exc,why", [(ValueError("first line " + "x" * 200 + "\nsecond line"), "first line " + "x" * 109),
+                                     (OSError(), "OSError"), (ValueError("   "), "ValueError")])
+def test_an_unreadable_notebook_is_named_with_the_first_line_of_the_reason(nb, monkeypatch, exc, why):
+    def unreadable(*a, **k):
+        raise exc
+    monkeypatch.setattr(nbformat, "read", unreadable)
+    with pytest.raises(ValueError) as info:
+        student.student_version(nb)
+    assert f"is not a valid notebook ({why}); restore it" in str(info.value)
+
+
+def test_an_unchanged_copy_does_not_stop_the_notebooks_after_it(nb, tmp_path):
+    out = tmp_path / "student"
+    student.make(out, [nb])
+    later = _nb(tmp_path / "src" / "04_later.ipynb", new_code_cell(SOLVED))
+    first, second = student.make(out, [nb, later])
+    assert (first.path, first.action) == (out / nb.name, "unchanged")
+    assert (second.path, second.action) == (out / later.name, "written") and (out / later.name).exists()
+    assert set(json.loads((out / student.MANIFEST).read_text(encoding="utf-8"))) == {nb.name, later.name}
