@@ -236,3 +236,17 @@ def test_an_unchanged_copy_does_not_stop_the_notebooks_after_it(nb, tmp_path):
     assert (first.path, first.action) == (out / nb.name, "unchanged")
     assert (second.path, second.action) == (out / later.name, "written") and (out / later.name).exists()
     assert set(json.loads((out / student.MANIFEST).read_text(encoding="utf-8"))) == {nb.name, later.name}
+
+
+def test_the_write_probe_runs_in_the_output_folder(nb, tmp_path, monkeypatch):
+    """Root can write anywhere, so the probe's place is checked directly: it must test --out, not /tmp."""
+    import tempfile
+    seen, real = [], tempfile.mkstemp
+
+    def recording(*a, **k):
+        seen.append(k.get("dir"))
+        return real(*a, **k)
+    monkeypatch.setattr(student.tempfile, "mkstemp", recording)
+    out = tmp_path / "student"
+    student.make(out, [nb])
+    assert seen and seen[0] == out and not list(out.glob(".probe-*"))
