@@ -528,3 +528,28 @@ def test_bubblewrap_is_chosen_wherever_it_works():
     if not grade.shutil.which("bwrap") or not grade._probe(["bwrap", "--ro-bind", "/", "/", "true"]):
         pytest.skip("bubblewrap is not installed or cannot run here")
     assert grade.sandbox_mode() == "bwrap"
+
+
+@pytest.mark.parametrize("exc,reason", [(ValueError("first line " + "y" * 200 + "\nsecond"), "first line " + "y" * 139),
+                                        (ValueError(), "")])
+def test_an_invalid_notebook_says_why_in_one_line(tmp_path, monkeypatch, exc, reason):
+    nb = _nb(tmp_path / "00_welcome.ipynb", *GOOD_CELLS)
+
+    def unreadable(*a, **k):
+        raise exc
+    monkeypatch.setattr(nbformat, "read", unreadable)
+    res = grade.run(grade.Submission("x", nb), mode="none")
+    assert res["status"] == f"invalid notebook: ValueError: {reason}"
+
+
+def test_a_grader_error_row_names_the_exception_and_its_message(tmp_path, monkeypatch):
+    (tmp_path / "s" / "ann").mkdir(parents=True)
+    _nb(tmp_path / "s" / "ann" / "00_welcome.ipynb", *GOOD_CELLS)
+
+    def broken(sub, timeout, mode):
+        raise OSError("disk on fire " + "z" * 200)
+    monkeypatch.setattr(grade, "run", broken)
+    monkeypatch.setattr(grade, "sandbox_mode", lambda: "bwrap")
+    out = grade.grade(tmp_path / "s", tmp_path / "g.csv", timeout=10, echo=lambda *_: None)
+    (row,) = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert row["status"] == "grader error: OSError: " + ("disk on fire " + "z" * 200)[:150] and row["score"] == "0"
