@@ -52,7 +52,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 __all__ = ["Mismatch", "TimeLimitExceeded", "Exercise", "Result", "MISTAKE_CLASSES", "register",
-           "function_exercise", "get", "all_exercises", "run", "hint", "close", "equal", "compare",
+           "function_exercise", "get", "all_exercises", "run", "hint", "close", "equal", "bounds", "compare",
            "wrong_classes", "random_case", "fresh_seed", "call_answer", "guard", "time_limit", "DEFAULT_TIME_LIMIT_S"]
 
 #: The classes of mistake a wrong answer in an exercise's catalogue is labelled with.
@@ -361,6 +361,27 @@ def equal(actual: Any, expected: Any, *, what: str = "value", quiet: bool = Fals
         raise AssertionError(f"✗ {what} is {actual!r}, expected {expected!r}")
     if not quiet:
         print(f"✓ {what} == {expected!r}")
+
+
+def bounds(rows: Sequence[tuple[str, str, str, Any]], *, quiet: bool = False) -> None:
+    """Assert and print the figures a summary quotes: rows of ``(figure, this run, bound, holds)``.
+
+    ``this run`` is the measured value as text, ``bound`` the range the prose states (``"> 3×"``),
+    ``holds`` whether the measured value is within it. Prints one line per row with ✓ (or ✗), then
+    raises ``AssertionError`` naming every row that does not hold. Introduced in 01_gradient_descent,
+    used by the summaries of 01–06, 08 and 09.
+    """
+    rows = list(rows)
+    if not rows or any(not isinstance(r, tuple) or len(r) != 4 for r in rows):
+        raise TypeError("bounds() takes a non-empty list of (figure, this run, bound, holds) tuples.")
+    width = max(len(r[0]) for r in rows)
+    failed = [r for r in rows if not bool(r[3])]
+    if not quiet or failed:
+        for figure, this_run, bound, holds in rows:
+            print(f"{'✓' if holds else '✗'} {figure:<{width}}  {this_run}  (asserted: {bound})")
+    if failed:
+        raise AssertionError("✗ outside the bound the text states: " +
+                             "; ".join(f"{f} = {v}, expected {b}" for f, v, b, _ in failed))
 
 
 # ---------------------------------------------------------------- protecting cases, time limits

@@ -950,3 +950,17 @@ def test_random_cases_always_catch_the_catalogued_mistakes(reg, capsys):
     assert "noise from a wrong answer" not in capsys.readouterr().out
     # the lookup-table cheat of the fixed case is caught too: some random output differs from abs(3)
     assert not _run("99.abs", lk.check.lookup_table_answer(_abs_ref, [(3,)]))
+
+
+def test_bounds_prints_each_figure_and_fails_on_any_outside_its_bound(capsys):
+    lk.check.bounds([("speed-up", "3.4×", "> 3×", 3.4 > 3), ("spread", "1.2 points", "< 3 points", True)])
+    out = capsys.readouterr().out
+    assert "✓ speed-up  3.4×  (asserted: > 3×)" in out and "✓ spread" in out
+    with pytest.raises(AssertionError, match=r"speed-up = 2.1×, expected > 3×$"):
+        lk.check.bounds([("speed-up", "2.1×", "> 3×", False), ("spread", "1.2 points", "< 3 points", True)], quiet=True)
+    assert "✗ speed-up" in capsys.readouterr().out            # printed even when quiet, since it failed
+    lk.check.bounds([("a", "1", "> 0", np.True_)], quiet=True)
+    assert capsys.readouterr().out == ""
+    for bad in ([], [("a", "1", "> 0")], ["a"]):
+        with pytest.raises(TypeError, match="figure, this run, bound, holds"):
+            lk.check.bounds(bad)
