@@ -333,3 +333,18 @@ def test_draft_agreement_and_the_figures_in_the_shipped_drafts_metadata():
     info = llm.pretrained_info("tiny_gpt_draft_distilled")
     for key in ("greedy_agreement_with_target", "expected_acceptance_sampling"):
         assert got[key] == pytest.approx(info[key], abs=0.005), key
+
+
+def test_generate_caches_one_traced_step_per_model_and_lets_the_model_go():
+    import gc
+    from labkit.llm import sampling
+    cfg = llm.GPTConfig(vocab_size=12, context=8, d_model=16, n_layers=1, n_heads=2)
+    model = llm.build_gpt(cfg, seed=0)
+    a = llm.generate(model, [[1, 2]], 3, temperature=0, seed=0)
+    b = llm.generate(model, [[1, 2]], 3, temperature=0, seed=0)
+    import weakref
+    assert np.array_equal(a, b) and model in sampling._LAST_LOGITS
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None                               # the cache does not keep a deleted model alive

@@ -20,7 +20,8 @@ def _last_logits_fn(model: Any) -> Any:
     fn = _LAST_LOGITS.get(model)
     if fn is None:
         import tensorflow as tf
-        fn = tf.function(lambda ids: model(ids, training=False)[:, -1, :],
+        ref = weakref.ref(model)     # a strong reference in the value would keep the key (the model) alive forever
+        fn = tf.function(lambda ids: ref()(ids, training=False)[:, -1, :],
                          input_signature=[tf.TensorSpec((None, None), tf.int32)])
         _LAST_LOGITS[model] = fn
     return fn
